@@ -1,0 +1,104 @@
+"""Profiles and paths: the one place where fgssl reads environment variables.
+
+A *profile* sizes every experiment so that one notebook serves three machines:
+
+- ``ci``:  seconds per notebook on 2 CPU cores; tiny data; proves the plumbing.
+- ``cpu``: a classroom laptop; minutes per notebook; results must be meaningful.
+- ``gpu``: Colab T4 and larger; real datasets at 224 px; full schedules.
+
+Environment variables (read here and nowhere else):
+
+- ``FGSSL_PROFILE``   ``ci`` | ``cpu`` | ``gpu``; default ``gpu`` with CUDA, else ``cpu``.
+- ``FGSSL_DATA``      dataset root (default ``data/``).
+- ``FGSSL_RUNS``      checkpoints and results (default ``runs/``).
+- ``FGSSL_SOLUTIONS`` ``1`` makes unsolved exercise cells fall back to the reference solutions.
+
+Example::
+
+    >>> from fgssl.config import profile
+    >>> profile("ci").image_size
+    32
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILE_NAMES = ("ci", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big everything is for one kind of machine.
+
+    ``*_per_class`` sizes apply to SynthBirds (real datasets bring their own splits);
+    ``n_unlabelled`` is the size of SynthBirds' unlabelled pool.
+    """
+
+    name: str
+    image_size: int
+    backbone: str
+    batch_size: int
+    epochs: int
+    n_unlabelled: int
+    train_per_class: int
+    val_per_class: int
+    test_per_class: int
+    workers: int
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=1,
+        n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4, workers=0,
+    ),
+    "cpu": Profile(
+        name="cpu", image_size=32, backbone="small_cnn", batch_size=256, epochs=30,
+        n_unlabelled=10_000, train_per_class=100, val_per_class=25, test_per_class=50,
+        workers=0,
+    ),
+    "gpu": Profile(
+        name="gpu", image_size=224, backbone="resnet18", batch_size=256, epochs=200,
+        n_unlabelled=20_000, train_per_class=100, val_per_class=25, test_per_class=50,
+        workers=2,
+    ),
+}
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def profile_name(name: str | None = None) -> str:
+    """The profile's name: ``name`` if given, else ``FGSSL_PROFILE``, else by hardware."""
+    chosen = name or os.environ.get("FGSSL_PROFILE") or ("gpu" if _cuda_available() else "cpu")
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"unknown profile {chosen!r}: use one of {', '.join(PROFILE_NAMES)} "
+            "(set FGSSL_PROFILE or pass --profile)"
+        )
+    return chosen
+
+
+def profile(name: str | None = None) -> Profile:
+    """The :class:`Profile` named ``name`` (or chosen as :func:`profile_name` says)."""
+    return PROFILES[profile_name(name)]
+
+
+def data_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where datasets live: ``root`` if given, else ``FGSSL_DATA``, else ``data/``."""
+    return Path(root or os.environ.get("FGSSL_DATA") or "data")
+
+
+def runs_root() -> Path:
+    """Where checkpoints and results go: ``FGSSL_RUNS``, else ``runs/``."""
+    return Path(os.environ.get("FGSSL_RUNS") or "runs")
+
+
+def solutions_enabled() -> bool:
+    """True when ``FGSSL_SOLUTIONS=1``: unsolved exercises use the reference solutions."""
+    return os.environ.get("FGSSL_SOLUTIONS", "0") == "1"

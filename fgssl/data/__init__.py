@@ -1,0 +1,1 @@
+"""Datasets: SynthBirds (embedded), real fine-grained datasets, splits and the uint8 cache."""

@@ -1,0 +1,95 @@
+"""Decode once: a uint8 image cache at a fixed size, memory-mapped from disk.
+
+Decoding JPEGs (or rendering SynthBirds) every epoch is what makes SSL data pipelines slow. The
+cache stores a split as one ``(N, S, S, 3)`` uint8 ``.npy`` file plus a ``.json`` sidecar that
+holds a *fingerprint* of what was cached (dataset, split, size, and the files or renderer
+version behind it). A mismatching fingerprint rebuilds the cache; both files are written to
+temporary names and moved into place, the sidecar last, so an interrupted build is never
+mistaken for a finished one.
+
+Example::
+
+    >>> import numpy as np, tempfile, pathlib
+    >>> stem = pathlib.Path(tempfile.mkdtemp()) / "demo"
+    >>> fill = lambda start, stop: np.zeros((stop - start, 8, 8, 3), np.uint8)
+    >>> cached_images(stem, {"what": "zeros"}, n=5, size=8, fill=fill).shape
+    (5, 8, 8, 3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from fgssl.utils import atomic_write_json
+
+FillFn = Callable[[int, int], np.ndarray]  # (start, stop) -> (stop - start, S, S, 3) uint8
+
+
+def fingerprint(key: dict[str, Any]) -> str:
+    """A short stable hash of a JSON-able description of the cached content."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_images(stem: str | os.PathLike[str], key: dict[str, Any], n: int, size: int,
+                  fill: FillFn, chunk: int = 256, desc: str = "caching") -> np.ndarray:
+    """The (n, size, size, 3) uint8 array cached at ``stem.npy``; built with ``fill`` if absent
+    or stale. Returns a read-only memory map."""
+    stem = Path(stem)
+    npy, sidecar = stem.with_suffix(".npy"), stem.with_suffix(".json")
+    expected = {"fingerprint": fingerprint(key), "shape": [n, size, size, 3], "key": key}
+    if npy.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()) == expected:
+        return np.load(npy, mmap_mode="r")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.unlink(missing_ok=True)
+    tmp = npy.with_name(f".{npy.name}.{os.getpid()}.tmp")
+    try:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+        with tqdm(total=n, desc=desc, unit="img", leave=False) as bar:
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk)
+                array[start:stop] = fill(start, stop)
+                bar.update(stop - start)
+        array.flush()
+        del array
+        os.replace(tmp, npy)
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_json(expected, sidecar)
+    return np.load(npy, mmap_mode="r")
+
+
+def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
+    """Resize the shorter side to ``size`` (antialiased) and centre-crop: (size, size, 3) uint8."""
+    scale = size / min(image.size)
+    width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
+    image = image.resize((width, height), Image.BICUBIC, reducing_gap=3.0)
+    left, top = (width - size) // 2, (height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+class CachedImages(torch.utils.data.Dataset):
+    """A torch dataset over a uint8 cache: item ``i`` is ``(transform(image), label)`` with
+    ``image`` a (3, S, S) uint8 tensor. ``images`` (N, S, S, 3) and ``labels`` (N,) are public
+    so a GPU pipeline can move the whole split at once."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform=None) -> None:
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels, self.transform = images, np.asarray(labels), transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        image = torch.from_numpy(np.array(self.images[index])).permute(2, 0, 1)
+        return (self.transform(image) if self.transform else image), int(self.labels[index])

@@ -1,0 +1,140 @@
+"""Fixed, seeded, stratified splits and label budgets, saved next to the data.
+
+The evaluation protocol needs splits that never move: every choice is made on ``val``, ``test``
+is read once at the end, and every method sees the same labelled images. So:
+
+- ``val`` is carved from the official ``train`` split (stratified, seeded);
+- a dataset without an official split gets a stratified ``train`` / ``val`` / ``test``;
+- label budgets (a fraction like 1% / 10% / 100%, or ``k`` images per class) are stratified
+  subsets of ``train``, nested: the 1% subset lies inside the 10% one, so curves over budgets
+  compare like with like;
+- the ``unlabelled`` view is the train images without their labels, plus any extra images.
+
+:func:`finalise` writes the result to ``fgssl_splits_seed<seed>.json`` beside the data, and
+reads it back on every later call.
+
+Example::
+
+    >>> import numpy as np
+    >>> labels = np.repeat(np.arange(3), 10)
+    >>> sorted(np.bincount(labels[label_subset(labels, per_class=2, seed=0)]))
+    [2, 2, 2]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+
+from fgssl.data.folders import Collection, DataFormatError, Record
+from fgssl.utils import atomic_write_json
+
+SPLIT_FILE = "fgssl_splits_seed{seed}.json"
+VAL_FRACTION = 0.1
+TEST_FRACTION = 0.2
+
+
+def _per_class_permutations(labels: np.ndarray, seed: int) -> list[np.ndarray]:
+    """For each class present, its indices in a seeded random order."""
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+
+
+def stratified_split(labels: np.ndarray, fractions: dict[str, float], seed: int
+                     ) -> dict[str, np.ndarray]:
+    """Split indices so each class is divided in ``fractions`` (which must sum to 1).
+
+    Every part gets at least one image of each class that has enough images for all parts.
+    """
+    if abs(sum(fractions.values()) - 1.0) > 1e-6:
+        raise ValueError(f"split fractions must sum to 1, got {fractions}")
+    names, shares = list(fractions), np.array(list(fractions.values()))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for order in _per_class_permutations(np.asarray(labels), seed):
+        counts = np.floor(shares * len(order)).astype(np.int64)
+        if len(order) >= len(names):
+            counts = np.maximum(counts, 1)
+        while counts.sum() > len(order):
+            counts[np.argmax(counts)] -= 1
+        counts[0] += len(order) - counts.sum()
+        for name, chunk in zip(names, np.split(order, np.cumsum(counts)[:-1]), strict=True):
+            parts[name].append(chunk)
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def label_subset(labels: np.ndarray, fraction: float | None = None,
+                 per_class: int | None = None, seed: int = 0) -> np.ndarray:
+    """Indices of a stratified label budget: ``fraction`` of each class (at least one image),
+    or ``per_class`` images of each class. Smaller budgets are subsets of larger ones."""
+    if (fraction is None) == (per_class is None):
+        raise ValueError("give exactly one of fraction or per_class")
+    if fraction is not None and not 0 < fraction <= 1:
+        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+    if per_class is not None and per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    chosen = []
+    for order in _per_class_permutations(np.asarray(labels), seed):
+        take = per_class if per_class is not None else max(1, round(fraction * len(order)))
+        chosen.append(order[:take])
+    return np.sort(np.concatenate(chosen))
+
+
+def finalise(collection: Collection, seed: int = 0) -> dict[str, list[Record]]:
+    """The fixed ``train`` / ``val`` / ``test`` / ``unlabelled`` splits of a collection.
+
+    Read from the split file beside the data when it exists and still matches the collection;
+    otherwise made (seeded, stratified) and written there.
+    """
+    path = collection.root / SPLIT_FILE.format(seed=seed)
+    source = json.loads(json.dumps(
+        {name: [asdict(r) for r in records] for name, records in collection.splits.items()}))
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("source") == source:
+            return {name: [_record(r) for r in records]
+                    for name, records in saved["splits"].items()}
+    splits = _make_splits(collection, seed)
+    atomic_write_json(
+        {"seed": seed, "source": source,
+         "splits": {name: [asdict(r) for r in records] for name, records in splits.items()}},
+        path,
+    )
+    return splits
+
+
+def _record(fields: dict) -> Record:
+    box = fields.get("box")
+    return Record(fields["path"], fields["label"], tuple(box) if box else None)
+
+
+def _make_splits(collection: Collection, seed: int) -> dict[str, list[Record]]:
+    given = collection.splits
+    extra = given.get("unlabelled", [])
+    if "train" in given and "test" in given:
+        train, test = given["train"], given["test"]
+        if "val" in given:
+            val = given["val"]
+        else:
+            parts = stratified_split(_labels(train), {"train": 1 - VAL_FRACTION,
+                                                      "val": VAL_FRACTION}, seed)
+            train, val = [train[i] for i in parts["train"]], [train[i] for i in parts["val"]]
+    elif "all" in given:
+        records = given["all"]
+        parts = stratified_split(
+            _labels(records),
+            {"train": 1 - VAL_FRACTION - TEST_FRACTION, "val": VAL_FRACTION,
+             "test": TEST_FRACTION}, seed,
+        )
+        train, val, test = ([records[i] for i in parts[name]] for name in ("train", "val", "test"))
+    elif extra:
+        return {"train": [], "val": [], "test": [], "unlabelled": list(extra)}
+    else:
+        raise DataFormatError(f"{collection.name}: no images with labels and no unlabelled images")
+    unlabelled = [Record(r.path, -1, r.box) for r in train] + list(extra)
+    return {"train": train, "val": val, "test": test, "unlabelled": unlabelled}
+
+
+def _labels(records: list[Record]) -> np.ndarray:
+    return np.array([r.label for r in records], dtype=np.int64)

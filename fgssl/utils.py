@@ -1,0 +1,97 @@
+"""Seeding, device choice and atomic checkpoint files.
+
+Checkpoints are written to a temporary file beside the target and moved into place with
+``os.replace``, so an interrupted save never leaves a half-written checkpoint; they are read
+with ``torch.load(weights_only=True)``, which refuses to run code hidden in a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's (CPU and CUDA) random generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def choose_device(requested: str | None = None) -> torch.device:
+    """The device to compute on: ``requested`` if given, else CUDA, then Apple MPS, then CPU.
+
+    A request for CUDA on a machine without it is an error that says what to do; falling back
+    to the CPU silently would turn a GPU run into a day-long one.
+    """
+    if requested is not None:
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                "CUDA was requested but no GPU is visible: on Colab choose "
+                "Runtime > Change runtime type > GPU, or use --device cpu"
+            )
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_hint(device: torch.device) -> str:
+    """One line that tells a user what the device means for them."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return (
+        "no GPU found: running on the CPU, which suits the 'ci' and 'cpu' profiles; "
+        "for the 'gpu' profile use a GPU machine (on Colab: Runtime > Change runtime type)"
+    )
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_save(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Save a checkpoint dict so that ``path`` holds either the old file or the new one."""
+    return _atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`atomic_save` (tensors and plain types only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: train one first (fgssl pretrain ...)")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    text = json.dumps(obj, indent=1)
+    return _atomic_write(Path(path), lambda tmp: tmp.write_text(text))
+

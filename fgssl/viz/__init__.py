@@ -1,0 +1,1 @@
+"""Figures: image galleries (more views of learned features come with later notebooks)."""
