@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -239,7 +240,7 @@ def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if name == "synthbirds":
         if size not in (None, prof.image_size):
-            prof = Profile(**{**prof.__dict__, "image_size": size})
+            prof = dataclasses.replace(prof, image_size=size)
         return _synthbirds(split, prof, data_root(root), seed, transform)
     found, splits = collection(name, root, seed)
     records = splits[split]

@@ -30,11 +30,22 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
+def _torchvision_download(dataset_class: type, folder: Path) -> None:
+    """Let torchvision download (and md5-check) a dataset; a network failure is one clear line."""
+    try:
+        dataset_class(str(folder), split="train", download=True)
+    except (OSError, RuntimeError) as error:
+        raise ConnectionError(
+            f"could not download {dataset_class.__name__} with torchvision ({error}); check "
+            "your internet connection and run the command again"
+        ) from error
+
+
 # --- Flowers-102 (Nilsback & Zisserman 2008), via torchvision's download -----------------------
 def fetch_flowers102(folder: Path) -> None:
     from torchvision.datasets import Flowers102
 
-    Flowers102(str(folder), split="train", download=True)
+    _torchvision_download(Flowers102, folder)
 
 
 def read_flowers102(folder: Path) -> Collection:
@@ -56,7 +67,7 @@ def read_flowers102(folder: Path) -> Collection:
 def fetch_fgvc_aircraft(folder: Path) -> None:
     from torchvision.datasets import FGVCAircraft
 
-    FGVCAircraft(str(folder), split="train", download=True)
+    _torchvision_download(FGVCAircraft, folder)
 
 
 def read_fgvc_aircraft(folder: Path) -> Collection:

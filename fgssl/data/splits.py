@@ -120,7 +120,7 @@ def _make_splits(collection: Collection, seed: int) -> dict[str, list[Record]]:
             parts = stratified_split(_labels(train), {"train": 1 - VAL_FRACTION,
                                                       "val": VAL_FRACTION}, seed)
             train, val = [train[i] for i in parts["train"]], [train[i] for i in parts["val"]]
-    elif "all" in given:
+    elif given.get("all"):
         records = given["all"]
         parts = stratified_split(
             _labels(records),

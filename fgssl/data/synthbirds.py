@@ -23,7 +23,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,7 +128,11 @@ class RenderedBatch:
     keypoints: np.ndarray
 
 
-def _ellipse_sdf(u: np.ndarray, v: np.ndarray, cu, cv, ru, rv) -> np.ndarray:
+Number = float | np.ndarray
+
+
+def _ellipse_sdf(u: np.ndarray, v: np.ndarray, cu: Number, cv: Number, ru: Number, rv: Number
+                 ) -> np.ndarray:
     """Approximate signed distance to an axis-aligned ellipse (negative inside)."""
     du, dv = (u - cu) / ru, (v - cv) / rv
     return (np.sqrt(du * du + dv * dv) - 1.0) * np.minimum(ru, rv)
@@ -185,18 +189,22 @@ class SynthBirds:
         indices = list(indices)
         if size < 8:
             raise ValueError(f"SynthBirds needs at least 8 px, got {size}")
+        if not indices:
+            return RenderedBatch(np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64),
+                                 np.zeros((0, 4), np.float32),
+                                 np.zeros((0, len(KEYPOINT_NAMES), 2), np.float32))
         draws = [self._draw_parameters(split, i) for i in indices]
         labels = np.array([label for label, _ in draws], dtype=np.int64)
         rngs = [rng for _, rng in draws]
 
-        def per_image(fn) -> np.ndarray:
+        def per_image(fn: Callable[[np.random.Generator], object]) -> np.ndarray:
             return np.array([fn(r) for r in rngs], dtype=np.float32).reshape(len(rngs), -1)
 
         # the nuisances every species shares: pose, body colour, clutter, light, cast, noise
-        scale = per_image(lambda r: r.uniform(0.6, 0.72))[:, 0]  # body length / image width
+        scale = per_image(lambda r: r.uniform(0.55, 0.7))[:, 0]  # body length / image width
         angle = per_image(lambda r: np.deg2rad(r.uniform(-15, 15)))[:, 0]
         flip = per_image(lambda r: r.choice((-1.0, 1.0)))[:, 0]
-        centre = per_image(lambda r: 0.5 + r.uniform(-0.06, 0.06, 2))
+        centre = per_image(lambda r: 0.5 + r.uniform(-0.09, 0.09, 2))
         body_rgb = per_image(lambda r: _hsv_to_rgb(r.uniform(0, 1), r.uniform(0.15, 0.6),
                                                    r.uniform(0.35, 0.85)))
         clutter = [_draw_clutter(r) for r in rngs]
@@ -236,7 +244,9 @@ class SynthBirds:
         return RenderedBatch(images, labels, _boxes(bird_mask), keypoints)
 
 
-def _draw_bird(pixels, u, v, pixel, owner, species, body_rgb) -> np.ndarray:
+def _draw_bird(pixels: np.ndarray, u: np.ndarray, v: np.ndarray, pixel: np.ndarray,
+               owner: np.ndarray, species: list[dict[str, str]], body_rgb: np.ndarray
+               ) -> np.ndarray:
     """Paint the bird over ``pixels`` (N, 3); return its coverage (N,).
 
     ``u``, ``v`` and ``pixel`` (one pixel's size in bird units) are (N,) arrays for the N
@@ -291,7 +301,9 @@ def _draw_bird(pixels, u, v, pixel, owner, species, body_rgb) -> np.ndarray:
     return np.maximum.reduce([tail_alpha, legs_alpha, body_alpha, beak_alpha])
 
 
-def _draw_head(pixels, on, u, v, head, pixel, owner, table: _PartTable) -> np.ndarray:
+def _draw_head(pixels: np.ndarray, on: np.ndarray, u: np.ndarray, v: np.ndarray,
+               head: np.ndarray, pixel: np.ndarray, owner: np.ndarray, table: _PartTable
+               ) -> np.ndarray:
     """Paint crown, eye ring, eye and beak at ``pixels[on]``; return the beak's coverage."""
     # crown: the top of the head in the crown colour (plain crowns keep the head colour)
     crown = np.maximum(head, v - _HEAD_CENTRE[1] + 0.03)
@@ -316,7 +328,8 @@ class _PartTable:
     """Per-image part parameters as arrays, (B,) or (B, 3), for a batch of species."""
 
     def __init__(self, species: list[dict[str, str]]) -> None:
-        def column(fn, dtype=np.float32) -> np.ndarray:
+        def column(fn: Callable[[dict[str, str]], object], dtype: type = np.float32
+                   ) -> np.ndarray:
             return np.array([fn(p) for p in species], dtype=dtype)
 
         self.tail_length = column(lambda p: _TAIL_GEOMETRY[p["tail"]][0])
@@ -394,7 +407,8 @@ def _background(clutter: list[tuple[np.ndarray, np.ndarray]], xs: np.ndarray, si
     return image
 
 
-def _bird_to_pixels(points_uv, centre, angle, scale, flip, size) -> np.ndarray:
+def _bird_to_pixels(points_uv: np.ndarray, centre: np.ndarray, angle: np.ndarray,
+                    scale: np.ndarray, flip: np.ndarray, size: int) -> np.ndarray:
     """Map (B, K, 2) bird coordinates to (B, K, 2) pixel coordinates ``x, y``."""
     u = points_uv[..., 0] * flip[:, None] * scale[:, None]
     v = points_uv[..., 1] * scale[:, None]

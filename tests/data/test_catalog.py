@@ -1,0 +1,134 @@
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fgssl.data import catalog
+from fgssl.data.folders import DataFormatError, DataWarning
+from fgssl.data.synthbirds import NUM_CLASSES
+from tests import fakes
+from tests.images import write_broken_images, write_jpeg
+from tests.servers import serve
+
+
+def test_unknown_dataset_lists_the_valid_names():
+    with pytest.raises(ValueError, match=r"choose one of synthbirds, cub200, .*folder"):
+        catalog.info("cub2011")
+
+
+def test_missing_downloadable_dataset_says_how_to_prepare(tmp_path):
+    result = catalog.info("cub200", root=tmp_path)
+    assert result["prepared"] is False
+    assert result["splits"] == {"train": 5994, "test": 5794}
+    assert "fgssl data prepare cub200" in result["how_to_get"]
+    with pytest.raises(catalog.DataMissingError, match="fgssl data prepare cub200"):
+        catalog.dataset("cub200", "train", root=tmp_path)
+
+
+def test_manual_datasets_say_where_to_get_and_put_the_files(tmp_path):
+    for name, words in (("stanford_cars", "cars_train/"), ("nabirds", "Cornell Lab"),
+                        ("cassava", "kaggle")):
+        with pytest.raises(catalog.DataMissingError, match=words):
+            catalog.prepare(name, root=tmp_path)
+        assert str(tmp_path / name) in catalog.info(name, root=tmp_path)["how_to_get"]
+
+
+def test_prepare_cub_downloads_verifies_and_extracts(tmp_path, monkeypatch):
+    archive = fakes.fake_cub_archive(tmp_path / "server")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    with serve(tmp_path / "server") as url:
+        fetch = lambda folder: catalog.cub.fetch(folder, url + archive.name, md5)  # noqa: E731
+        entry = dataclasses.replace(catalog.SPECS["cub200"], fetch=fetch, num_classes=3,
+                                    counts={"train": 6, "test": 6})
+        monkeypatch.setitem(catalog.SPECS, "cub200", entry)
+        result = catalog.prepare("cub200", root=tmp_path / "data")
+    assert result["prepared"] and result["num_classes"] == 3
+    assert result["splits"] == {"train": 3, "val": 3, "test": 6, "unlabelled": 3}  # >= 1 per class
+    folder = tmp_path / "data" / "cub200"
+    assert (folder / "attributes.txt").is_file()  # beside the folder, as in the real archive
+    assert not (folder / "CUB_200_2011.tgz").exists()  # archive removed after extraction
+    train = catalog.dataset("cub200", "train", root=tmp_path / "data")
+    image, label = train[0]
+    assert image.mode == "RGB" and label in (0, 1, 2)
+
+
+def test_wrong_counts_are_a_clear_error(tmp_path):
+    fakes.fake_cars(tmp_path / "stanford_cars")
+    with pytest.raises(DataFormatError, match="expected 196 classes, found 2"):
+        catalog.prepare("stanford_cars", root=tmp_path)
+
+
+def test_counts_are_verified_per_split(tmp_path, monkeypatch):
+    fakes.fake_cars(tmp_path / "stanford_cars")
+    entry = dataclasses.replace(catalog.SPECS["stanford_cars"], num_classes=2)
+    monkeypatch.setitem(catalog.SPECS, "stanford_cars", entry)
+    with pytest.raises(DataFormatError, match="expected 8,144 train images, found 4"):
+        catalog.prepare("stanford_cars", root=tmp_path)
+
+
+def _labelled_folder(root, classes=("a", "b", "c"), per_class=10):
+    for c in classes:
+        for k in range(per_class):
+            write_jpeg(root / c / f"{k}.jpg", seed=k)
+
+
+def test_folder_dataset_gets_fixed_stratified_splits(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    result = catalog.prepare("folder", root=tmp_path / "mine")
+    assert result["splits"] == {"train": 21, "val": 3, "test": 6, "unlabelled": 21}
+    split_file = tmp_path / "mine" / "fgssl_splits_seed0.json"
+    saved = json.loads(split_file.read_text())
+    again = catalog.collection("folder", tmp_path / "mine")[1]
+    assert [r.path for r in again["test"]] == [r["path"] for r in saved["splits"]["test"]]
+    test_paths = {r.path for r in again["test"]}
+    assert not test_paths & {r.path for r in again["train"]}
+    assert not test_paths & {r.path for r in again["unlabelled"]}
+
+
+def test_unreadable_images_are_skipped_with_one_warning_never_replaced(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    write_broken_images(tmp_path / "mine" / "b")
+    with pytest.warns(DataWarning, match=r"skipped 3 unreadable images.*b/corrupt.jpg"):
+        _, splits = catalog.collection("folder", tmp_path / "mine")
+    every = [r for s in ("train", "val", "test") for r in splits[s]]
+    assert len(every) == 30 and not any("corrupt" in r.path for r in every)
+    # the check is cached beside the data, keyed by the files
+    checked = json.loads((tmp_path / "mine" / catalog.CHECK_FILE).read_text())
+    assert sorted(checked["unreadable"]) == ["b/corrupt.jpg", "b/empty.png", "b/truncated.jpg"]
+
+
+def test_cached_real_dataset_is_uint8_at_the_requested_size(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    test = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
+    image, _ = test[0]
+    assert image.shape == (3, 12, 12) and image.dtype == torch.uint8
+    assert test.images.shape == (6, 12, 12, 3)
+    assert sorted(np.bincount(test.labels)) == [2, 2, 2]
+    assert list((tmp_path / "mine" / "fgssl_cache").glob("test_12px_seed0.*"))
+
+
+def test_synthbirds_dataset_follows_the_profile(tmp_path):
+    train = catalog.dataset("synthbirds", "train", root=tmp_path, profile="ci")
+    assert len(train) == 8 * NUM_CLASSES
+    image, label = train[3]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label == 3
+    pool = catalog.dataset("synthbirds", "unlabelled", root=tmp_path, profile="ci")
+    assert set(pool.labels.tolist()) == {-1}
+    larger = catalog.dataset("synthbirds", "val", root=tmp_path, profile="ci", size=48)
+    assert larger[0][0].shape == (3, 48, 48)
+    with pytest.raises(ValueError, match="unknown split"):
+        catalog.dataset("synthbirds", "training", root=tmp_path)
+
+
+def test_synthbirds_info_has_the_contract_keys():
+    result = catalog.info("synthbirds", profile="cpu")
+    assert result["num_classes"] == 24
+    assert result["splits"] == {"train": 2400, "val": 600, "test": 1200, "unlabelled": 10_000}
+
+
+def test_own_root_datasets_need_a_root():
+    with pytest.raises(ValueError, match="needs --root"):
+        catalog.info("folder")

@@ -1,0 +1,41 @@
+import pytest
+
+from fgssl import config
+
+
+def test_profile_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FGSSL_PROFILE", "cpu")
+    assert config.profile().name == "cpu"
+    assert config.profile("ci").name == "ci"  # an explicit name wins
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("FGSSL_PROFILE", "laptop")
+    with pytest.raises(ValueError, match="use one of ci, cpu, gpu"):
+        config.profile()
+
+
+def test_default_profile_follows_the_hardware(monkeypatch):
+    monkeypatch.delenv("FGSSL_PROFILE")
+    monkeypatch.setattr(config, "_cuda_available", lambda: False)
+    assert config.profile_name() == "cpu"
+    monkeypatch.setattr(config, "_cuda_available", lambda: True)
+    assert config.profile_name() == "gpu"
+
+
+def test_paths_and_solutions_flag(monkeypatch, tmp_path):
+    monkeypatch.setenv("FGSSL_DATA", str(tmp_path / "d"))
+    monkeypatch.setenv("FGSSL_RUNS", str(tmp_path / "r"))
+    assert config.data_root() == tmp_path / "d"
+    assert config.data_root(tmp_path / "x") == tmp_path / "x"
+    assert config.runs_root() == tmp_path / "r"
+    assert not config.solutions_enabled()
+    monkeypatch.setenv("FGSSL_SOLUTIONS", "1")
+    assert config.solutions_enabled()
+
+
+def test_profiles_grow_from_ci_to_gpu():
+    ci, cpu, gpu = (config.profile(n) for n in config.PROFILE_NAMES)
+    assert ci.n_unlabelled < cpu.n_unlabelled <= gpu.n_unlabelled
+    assert ci.train_per_class < cpu.train_per_class
+    assert gpu.image_size >= cpu.image_size

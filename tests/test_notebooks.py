@@ -1,0 +1,56 @@
+"""Rules for the committed notebooks (their execution is nbval's job: `make test`)."""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+_spec = importlib.util.spec_from_file_location("notebook_outputs",
+                                               ROOT / "tools" / "notebook_outputs.py")
+notebook_outputs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(notebook_outputs)
+
+
+def test_the_notebook_sequence_starts_at_00():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:2] == ["00_start_here", "01_fine_grained_data"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_stripped_except_checked_references(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if notebook_outputs.is_checked(cell):
+            assert cell.outputs and cell.execution_count, (
+                f"{path.name}: a NBVAL_CHECK_OUTPUT cell needs its reference output"
+            )
+            kinds = {o.output_type for o in cell.outputs}
+            assert kinds <= {"stream", "execute_result"}, "reference outputs must be text"
+        else:
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{path.name}: strip outputs (python tools/notebook_outputs.py)"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_badge_install_cell_and_no_library_code(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert f"notebooks/{path.name}" in notebook.cells[0].source and "colab-badge" in \
+        notebook.cells[0].source
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    assert 'find_spec("fgssl") is None' in code[0] and "google.colab" in code[0]
+    for source in code:
+        python = "\n".join(line for line in source.splitlines()
+                           if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(python)):
+            assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda), (
+                f"{path.name} defines {getattr(node, 'name', 'a lambda')}: "
+                "reusable code belongs in fgssl/"
+            )

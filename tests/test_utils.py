@@ -1,0 +1,63 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from fgssl import utils
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw():
+        return (np.random.rand(), torch.rand(1).item(), __import__("random").random())
+
+    utils.seed_everything(3)
+    first = draw()
+    utils.seed_everything(3)
+    assert draw() == first
+    utils.seed_everything(4)
+    assert draw() != first
+
+
+def test_atomic_save_round_trip_with_weights_only(tmp_path):
+    state = {"weights": torch.arange(4.0), "epoch": 2, "history": [0.5, 0.25]}
+    path = utils.atomic_save(state, tmp_path / "sub" / "checkpoint.pt")
+    loaded = utils.load_checkpoint(path)
+    assert torch.equal(loaded["weights"], state["weights"])
+    assert loaded["epoch"] == 2 and loaded["history"] == [0.5, 0.25]
+    assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]  # no temp files left
+
+
+def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = utils.atomic_save({"epoch": 1}, tmp_path / "checkpoint.pt")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        utils.atomic_save({"epoch": 2}, path)
+    assert utils.load_checkpoint(path)["epoch"] == 1
+    assert os.listdir(tmp_path) == ["checkpoint.pt"]
+
+
+def test_checkpoints_refuse_pickled_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"object": object()}, path)
+    with pytest.raises(Exception, match=r"[Ww]eights only"):
+        utils.load_checkpoint(path)
+
+
+def test_missing_checkpoint_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="fgssl pretrain"):
+        utils.load_checkpoint(tmp_path / "none.pt")
+
+
+def test_device_choice_and_hint(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    device = utils.choose_device()
+    assert device.type == "cpu"
+    assert "no GPU" in utils.device_hint(device)
+    with pytest.raises(RuntimeError, match="no GPU is visible"):
+        utils.choose_device("cuda")

@@ -1,0 +1,32 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import torch
+
+from fgssl.viz.images import as_hwc_uint8, show_images, synthbirds_siblings
+
+
+def test_as_hwc_uint8_accepts_chw_tensors_and_floats():
+    chw = torch.zeros(2, 3, 5, 7, dtype=torch.uint8)
+    assert as_hwc_uint8(chw).shape == (2, 5, 7, 3)
+    floats = np.full((1, 4, 4, 3), 0.5, np.float32)
+    assert as_hwc_uint8(floats).dtype == np.uint8 and as_hwc_uint8(floats)[0, 0, 0, 0] == 128
+
+
+def test_show_images_draws_boxes_keypoints_and_titles():
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    fig = show_images(images, titles=["a", "b", "c"], ncols=2,
+                      boxes=np.array([[1, 1, 6, 6]] * 3),
+                      keypoints=np.ones((3, 2, 2)), keypoint_names=["beak", "eye"])
+    axes = fig.axes
+    assert len(axes) == 4 and [ax.get_title() for ax in axes[:3]] == ["a", "b", "c"]
+    assert len(axes[0].patches) == 1 and len(axes[0].lines) == 2
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["beak", "eye"]
+
+
+def test_sibling_gallery_shows_pairs_side_by_side():
+    fig = synthbirds_siblings(size=32, pairs=[0, 3])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["01a", "01a", "01b", "01b", "04a", "04a", "04b", "04b"]
