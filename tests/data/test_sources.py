@@ -96,5 +96,5 @@ def test_torchvision_download_failure_is_a_connection_error(tmp_path):
         def __init__(self, root, split, download):
             raise RuntimeError("<urlopen error [Errno -3] Temporary failure in name resolution>")
 
-    with pytest.raises(ConnectionError, match="could not download Offline.*internet"):
+    with pytest.raises(ConnectionError, match=r"could not download Offline.*internet"):
         sources._torchvision_download(Offline, tmp_path)
