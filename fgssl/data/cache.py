@@ -82,7 +82,8 @@ class CachedImages(torch.utils.data.Dataset):
     ``image`` a (3, S, S) uint8 tensor. ``images`` (N, S, S, 3) and ``labels`` (N,) are public
     so a GPU pipeline can move the whole split at once."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, transform=None) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray,
+                 transform: Callable[[torch.Tensor], Any] | None = None) -> None:
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.labels, self.transform = images, np.asarray(labels), transform
@@ -90,6 +91,6 @@ class CachedImages(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Any, int]:
         image = torch.from_numpy(np.array(self.images[index])).permute(2, 0, 1)
         return (self.transform(image) if self.transform else image), int(self.labels[index])

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from fgssl.config import Profile, data_root
 from fgssl.config import profile as get_profile
@@ -213,7 +214,8 @@ def synthbirds_sizes(prof: Profile) -> dict[str, int]:
             "test": prof.test_per_class * NUM_CLASSES, "unlabelled": prof.n_unlabelled}
 
 
-def _synthbirds(split: str, prof: Profile, root: Path, seed: int, transform) -> CachedImages:
+def _synthbirds(split: str, prof: Profile, root: Path, seed: int,
+                transform: Callable[[torch.Tensor], Any] | None) -> CachedImages:
     n, size, birds = synthbirds_sizes(prof)[split], prof.image_size, SynthBirds(seed)
     key = {"dataset": "synthbirds", "renderer": RENDERER_VERSION, "seed": seed, "split": split,
            "n": n, "size": size}
@@ -226,8 +228,9 @@ def _synthbirds(split: str, prof: Profile, root: Path, seed: int, transform) -> 
 
 # --- the API ------------------------------------------------------------------------------
 def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
-            size: int | None = None, transform=None, profile: str | Profile | None = None,
-            seed: int = 0):
+            size: int | None = None, transform: Callable[[Any], Any] | None = None,
+            profile: str | Profile | None = None, seed: int = 0
+            ) -> CachedImages | ImageRecords:
     """A torch dataset of ``(image, label)`` for ``split`` (train, val, test or unlabelled;
     unlabelled items carry label -1).
 

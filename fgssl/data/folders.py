@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -119,13 +120,14 @@ def warn_skipped(what: str, paths: list[str]) -> None:
 class ImageRecords(torch.utils.data.Dataset):
     """A torch dataset over image files: item ``i`` is ``(transform(rgb_image), label)``."""
 
-    def __init__(self, collection: Collection, records: list[Record], transform=None) -> None:
+    def __init__(self, collection: Collection, records: list[Record],
+                 transform: Callable[[Image.Image], Any] | None = None) -> None:
         self.collection, self.records, self.transform = collection, records, transform
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Any, int]:
         record = self.records[index]
         image = load_rgb(self.collection.root / record.path, self.collection.trim_bottom)
         return (self.transform(image) if self.transform else image), record.label

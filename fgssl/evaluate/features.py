@@ -1,0 +1,63 @@
+"""Frozen feature extraction: the backbone is evaluated, never changed.
+
+Linear probes and kNN judge a representation only if the representation stays fixed. The study
+we start from "froze" layers in ways that froze nothing (``module.requires_grad = True`` sets an
+attribute) or froze too much (a name mismatch). Here :func:`frozen` puts the backbone in eval
+mode (BatchNorm uses, and does not update, its running statistics), turns gradients off, and
+*asserts* both before any feature is computed; it restores the previous state afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from fgssl.transforms import normalise
+
+
+def assert_frozen(backbone: nn.Module) -> None:
+    """Raise unless every module is in eval mode and no parameter requires a gradient."""
+    training = [name or "(root)" for name, m in backbone.named_modules() if m.training]
+    if training:
+        raise AssertionError(
+            f"backbone is not in eval mode (BatchNorm would update): {training[:3]}"
+        )
+    trainable = [name for name, p in backbone.named_parameters() if p.requires_grad]
+    if trainable:
+        raise AssertionError(f"backbone parameters still require gradients: {trainable[:3]}")
+
+
+@contextlib.contextmanager
+def frozen(backbone: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no gradients inside the block; the previous state is restored after."""
+    was_training = backbone.training
+    requires_grad = {name: p.requires_grad for name, p in backbone.named_parameters()}
+    backbone.eval()
+    backbone.requires_grad_(False)
+    try:
+        assert_frozen(backbone)
+        yield backbone
+    finally:
+        backbone.train(was_training)
+        for name, p in backbone.named_parameters():
+            p.requires_grad_(requires_grad[name])
+
+
+def extract_features(backbone: nn.Module, data: Dataset, batch_size: int = 256,
+                     device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, D) float32 and labels (N,) of a dataset of uint8 (3, H, W) images."""
+    to_input = normalise()
+    loader = DataLoader(data, batch_size=batch_size, shuffle=False)
+    features, labels = [], []
+    with frozen(backbone), torch.no_grad():
+        for images, targets in loader:
+            inputs = to_input(images).to(device, non_blocking=True)
+            features.append(backbone(inputs.contiguous(memory_format=torch.channels_last)).float()
+                            .cpu())
+            labels.append(targets)
+    return torch.cat(features).numpy(), torch.cat(labels).numpy()

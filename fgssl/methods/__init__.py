@@ -1,0 +1,1 @@
+"""Pretext tasks and baselines, each a Method that fgssl.train.fit() trains."""

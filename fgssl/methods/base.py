@@ -1,0 +1,57 @@
+"""The Method interface: what :func:`fgssl.train.fit` needs to train anything.
+
+A method owns a ``backbone`` (what gets evaluated; (B, 3, H, W) -> (B, D)) and whatever
+pretext modules it needs. :func:`~fgssl.train.fit` owns the loop; a method only says
+
+- ``views(images)``: the pretext inputs made from a CPU batch of uint8 images (B, 3, H, W);
+- ``training_step(inputs, labels)``: the loss (a scalar tensor) and a dict of numbers to log;
+- ``optimizers(lr, weight_decay)``: its optimizer(s);
+- ``config()``: the JSON-able arguments that rebuild it (stored in every checkpoint).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+class Method(nn.Module):
+    """Base class of every pretext task and baseline."""
+
+    name: str = "method"
+    base_lr: float = 0.1  # SGD learning rate for a batch of 256 (scaled linearly with batch)
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def views(self, images: torch.Tensor) -> Inputs:
+        raise NotImplementedError
+
+    def training_step(self, inputs: Inputs, labels: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        """One SGD (momentum 0.9, Nesterov) over every parameter; no decay on norms and biases."""
+        decay = [p for p in self.parameters() if p.ndim > 1]
+        no_decay = [p for p in self.parameters() if p.ndim <= 1]
+        return [torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}],
+                                lr=lr, momentum=0.9, nesterov=True)]
+
+
+def per_sample(transform: Any, images: torch.Tensor) -> Inputs:
+    """Apply a per-image transform to each image of a (B, 3, H, W) batch and stack the results
+    (a transform returning a tuple of views gives a tuple of (B, ...) tensors)."""
+    outputs = [transform(image) for image in images]
+    if isinstance(outputs[0], tuple):
+        return tuple(torch.stack(parts) for parts in zip(*outputs, strict=True))
+    return torch.stack(outputs)

@@ -1,0 +1,105 @@
+"""SimCLR (Chen et al. 2020) and its NT-Xent loss.
+
+"We randomly sample a minibatch of N examples and define the contrastive prediction task on
+pairs of augmented examples derived from the minibatch, resulting in 2N data points. ... Given
+a positive pair, we treat the other 2(N - 1) augmented examples within a minibatch as negative
+examples." With cosine similarity sim(u, v) = u·v / (|u| |v|), the loss of the positive pair
+(i, j) is
+
+    l(i, j) = -log exp(sim(z_i, z_j) / t) / sum_{k != i} exp(sim(z_i, z_k) / t)
+
+averaged over all 2N anchors — a cross-entropy over the rows of the 2N x 2N similarity matrix
+with its diagonal removed, the positive of row i being its other view.
+
+Example::
+
+    >>> z1, z2 = torch.randn(8, 16), torch.randn(8, 16)
+    >>> nt_xent(z1, z2, temperature=0.5).shape
+    torch.Size([])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from fgssl.methods.base import Method, per_sample
+from fgssl.models.backbones import build_backbone
+from fgssl.models.heads import ProjectionHead
+from fgssl.transforms import SimCLRViews
+
+
+def _gather_with_grad(z: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """All ranks' (n, D) rows concatenated, with gradients flowing back to each rank; and the
+    offset of this rank's rows in the result."""
+    from torch.distributed.nn.functional import all_gather
+
+    gathered = torch.cat(all_gather(z), dim=0)
+    return gathered, dist.get_rank() * z.shape[0]
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
+            gather: bool = False) -> torch.Tensor:
+    """NT-Xent loss of two (N, D) batches of projections, row i of each from the same image.
+
+    With ``gather`` (and torch.distributed initialised) the negatives are every rank's
+    embeddings, gathered with gradients, as SimCLR does across TPU cores.
+    """
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"need two (N, D) batches of the same shape, got {tuple(z1.shape)} "
+                         f"and {tuple(z2.shape)}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    n = z1.shape[0]
+    anchors = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D): view 1 then view 2
+    candidates, offset = anchors, 0
+    if gather and dist.is_available() and dist.is_initialized():
+        # each rank's block of 2N rows is [view 1; view 2], so positives keep their offsets
+        candidates, offset = _gather_with_grad(anchors)
+    logits = anchors @ candidates.T / temperature  # (2N, 2N x world)
+    rows = torch.arange(2 * n, device=z1.device)
+    itself = torch.zeros_like(logits, dtype=torch.bool)
+    itself[rows, rows + offset] = True
+    logits = logits.masked_fill(itself, float("-inf"))  # an anchor is not its own negative
+    positives = (rows + n) % (2 * n) + offset
+    return F.cross_entropy(logits, positives)
+
+
+class SimCLR(Method):
+    """Backbone f, projection head g, NT-Xent on g(f(view 1)), g(f(view 2))."""
+
+    name = "simclr"
+    base_lr = 0.3
+
+    def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
+                 variant: str = "standard", jitter: float = 0.5, temperature: float = 0.5,
+                 hidden_dim: int = 512, projection_dim: int = 128,
+                 gather_negatives: bool = False) -> None:
+        super().__init__(build_backbone(backbone_name, image_size))
+        self.arguments = {"backbone_name": backbone_name, "image_size": image_size,
+                          "variant": variant, "jitter": jitter, "temperature": temperature,
+                          "hidden_dim": hidden_dim, "projection_dim": projection_dim,
+                          "gather_negatives": gather_negatives}
+        self.head = ProjectionHead(self.backbone.feature_dim, hidden_dim, projection_dim)
+        self.augment = SimCLRViews(image_size, variant=variant, jitter=jitter)
+        self.temperature, self.gather_negatives = temperature, gather_negatives
+
+    def config(self) -> dict[str, Any]:
+        return dict(self.arguments)
+
+    def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return per_sample(self.augment, images)  # two (B, 3, H, W) float batches
+
+    def training_step(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        view1, view2 = inputs
+        z = self.head(self.backbone(torch.cat([view1, view2])))  # one pass: BN sees both views
+        z1, z2 = z.chunk(2)
+        loss = nt_xent(z1, z2, self.temperature, gather=self.gather_negatives)
+        with torch.no_grad():  # how often the positive is the nearest neighbour
+            similarity = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T
+            accuracy = (similarity.argmax(1) == torch.arange(len(z1), device=z.device))
+        return loss, {"pair_accuracy": accuracy.float().mean().item()}

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from fgssl.evaluate.metrics import classification_metrics, confusion, majority_floor
+
+
+def test_confusion_rows_are_true_classes():
+    matrix = confusion(true=[0, 0, 0, 1], predicted=[1, 1, 0, 1], num_classes=3)
+    assert matrix.tolist() == [[1, 2, 0], [0, 1, 0], [0, 0, 0]]  # row 0: two 0s called 1
+
+
+def test_metrics_on_an_imbalanced_example():
+    true = np.array([0] * 8 + [1] * 2)
+    predicted = np.zeros(10, dtype=int)  # always the majority class
+    result = classification_metrics(true, predicted, num_classes=2)
+    assert result["top1"] == pytest.approx(0.8)
+    assert result["mean_per_class_acc"] == pytest.approx(0.5)  # 100% and 0%
+    assert result["macro_f1"] == pytest.approx(f1_score(true, predicted, average="macro"))
+
+
+def test_majority_floor_and_bad_input():
+    assert majority_floor([2, 2, 1], [2, 0, 2, 1]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="equal-length"):
+        classification_metrics([0, 1], [0])

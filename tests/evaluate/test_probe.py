@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
+
+
+def _brute_force_knn(bank, bank_labels, queries, k, temperature, num_classes):
+    bank = bank / np.linalg.norm(bank, axis=1, keepdims=True)
+    predictions = []
+    for q in queries:
+        q = q / np.linalg.norm(q)
+        similarity = bank @ q
+        nearest = np.argsort(-similarity, kind="stable")[:k]
+        votes = np.zeros(num_classes)
+        for i in nearest:
+            votes[bank_labels[i]] += np.exp(similarity[i] / temperature)
+        predictions.append(votes.argmax())
+    return np.array(predictions)
+
+
+@pytest.mark.parametrize("k, temperature", [(1, 0.07), (5, 0.07), (20, 0.5), (200, 1.0)])
+def test_weighted_knn_matches_brute_force(k, temperature):
+    rng = np.random.default_rng(k)
+    bank, labels = rng.normal(size=(120, 8)), rng.integers(0, 5, 120)
+    queries = rng.normal(size=(37, 8))
+    ours = knn_predict(bank, labels, queries, k, temperature, num_classes=5, chunk=10)
+    assert np.array_equal(ours, _brute_force_knn(bank, labels, queries, min(k, 120),
+                                                 temperature, 5))
+
+
+def test_knn_recovers_separable_classes_and_k_is_chosen_on_val():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 16)) * 5
+    labels = np.repeat(np.arange(4), 30)
+    features = centres[labels] + rng.normal(size=(120, 16))
+    k, score = choose_k(features[::2], labels[::2], features[1::2], labels[1::2])
+    assert score == 1.0 and k in (5, 10, 20, 50)
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        knn_predict(features, labels, features, k=0)
+
+
+def test_linear_probe_selects_regularisation_on_val_only():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    features = rng.normal(size=(120, 10))
+    features[:, 0] += 2.0 * labels
+    train, val = slice(0, 120, 2), slice(1, 120, 2)
+    probe = fit_linear_probe(features[train], labels[train], features[val], labels[val],
+                             c_grid=(1e-4, 1.0))
+    assert probe.C == 1.0  # 1e-4 underfits: val says so
+    assert probe.val_top1 == pytest.approx((probe.predict(features[val]) == labels[val]).mean())

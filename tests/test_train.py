@@ -1,0 +1,133 @@
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from fgssl.data.cache import CachedImages
+from fgssl.methods.simclr import SimCLR
+from fgssl.methods.supervised import Supervised
+from fgssl.train import KNNMonitor, fit, warmup_cosine
+from fgssl.utils import load_checkpoint
+
+
+def _data(n: int = 48, size: int = 16, seed: int = 0) -> CachedImages:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    return CachedImages(images, np.arange(n) % 4)
+
+
+def _simclr() -> SimCLR:
+    return SimCLR(image_size=16, hidden_dim=32, projection_dim=8)
+
+
+def _fit(method, out=None, **kwargs: Any) -> list[dict]:
+    options = {"epochs": 2, "batch_size": 16, "progress": False, "seed": 3} | kwargs
+    return fit(method, _data(), "ci", out, **options)
+
+
+def _losses(history: list[dict]) -> list[float]:
+    return [record["loss"] for record in history]
+
+
+def _seeded_simclr(disturb: int) -> SimCLR:
+    torch.manual_seed(0)  # the same initial weights ...
+    method = _simclr()
+    torch.manual_seed(disturb)  # ... and then a global state that fit() must not depend on
+    return method
+
+
+def test_same_seed_same_losses_on_cpu():
+    first = _losses(_fit(_seeded_simclr(123)))
+    second = _losses(_fit(_seeded_simclr(456)))
+    assert first == second
+    assert _losses(_fit(_seeded_simclr(123), seed=4)) != first
+
+
+class _Interrupt:
+    """A monitor that interrupts training (like Ctrl-C) when epoch ``at`` has been trained."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls = at, 0
+
+    def __call__(self, backbone, device) -> float:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return 0.0
+
+
+def test_resume_after_an_interruption_continues_exactly(tmp_path):
+    straight = _fit(_seeded_simclr(1), tmp_path / "straight", epochs=3, monitor=_Interrupt(0))
+    with pytest.raises(KeyboardInterrupt):  # stopped during epoch 2: epoch 1 is on disk
+        _fit(_seeded_simclr(1), tmp_path / "interrupted", epochs=3, monitor=_Interrupt(2))
+    assert load_checkpoint(tmp_path / "interrupted" / "checkpoint.pt")["epoch"] == 1
+    resumed_method = _seeded_simclr(3)  # its weights are replaced by the checkpoint's
+    resumed = _fit(resumed_method, tmp_path / "interrupted", epochs=3, monitor=_Interrupt(0))
+    assert _losses(resumed) == pytest.approx(_losses(straight), abs=1e-6)
+    final = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")["model"]
+    for name, tensor in resumed_method.state_dict().items():
+        assert torch.allclose(tensor, final[name], atol=1e-6), name
+
+
+def test_checkpoint_and_history_files(tmp_path):
+    history = _fit(_simclr(), tmp_path)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")  # weights_only=True inside
+    assert state["epoch"] == 2 and state["method"] == "simclr"
+    assert state["config"]["image_size"] == 16
+    saved = json.loads((tmp_path / "history.json").read_text())
+    assert saved["history"] == json.loads(json.dumps(history))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "history.json"]
+
+
+def test_resume_refuses_a_different_method(tmp_path):
+    _fit(_simclr(), tmp_path, epochs=1)
+    other = SimCLR(image_size=16, hidden_dim=32, projection_dim=8, temperature=0.2)
+    with pytest.raises(ValueError, match="belongs to simclr"):
+        _fit(other, tmp_path)
+
+
+def test_schedule_warms_up_then_decays_and_is_stepped():
+    factor = warmup_cosine(total_steps=100, warmup_steps=10)
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(0.5) and factor(99) < 0.01
+    history = _fit(_simclr(), epochs=3)
+    lrs = [record["lr"] for record in history]
+    assert lrs[0] > lrs[1] > lrs[2] >= 0  # the scheduler really moved
+
+
+class _ExplodingSimCLR(SimCLR):
+    """Returns a NaN loss from the second epoch on."""
+
+    steps = 0
+
+    def training_step(self, inputs, labels):
+        loss, logs = super().training_step(inputs, labels)
+        self.steps += 1
+        return (loss * float("nan") if self.steps > 3 else loss), logs
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    method = _ExplodingSimCLR(image_size=16, hidden_dim=32, projection_dim=8)
+    with pytest.raises(FloatingPointError, match=r"became nan at epoch 2.*epoch 1"):
+        _fit(method, tmp_path, epochs=3)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
+
+
+def test_supervised_learns_and_the_monitor_reports():
+    data = _data(64)
+    data.labels = (data.images.reshape(64, -1).mean(1) > 127.5).astype(np.int64)
+    data.images[data.labels == 1] //= 3  # make the two classes easy to tell apart
+    method = Supervised(2, image_size=16)
+    history = fit(method, data, "ci", None, epochs=4, batch_size=16, progress=False,
+                  monitor=KNNMonitor(data, data, k=5))
+    assert history[-1]["knn_top1"] > 0.9
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_supervised_refuses_unlabelled_data():
+    data = CachedImages(np.zeros((8, 16, 16, 3), np.uint8), np.full(8, -1))
+    with pytest.raises(ValueError, match="needs labels"):
+        fit(Supervised(2, image_size=16), data, "ci", None, epochs=1, batch_size=4,
+            progress=False)

@@ -1,0 +1,102 @@
+import pytest
+import torch
+
+from fgssl import transforms as T
+
+
+def _tiles(image: torch.Tensor, grid: int) -> list[bytes]:
+    _, h, w = image.shape
+    th, tw = h // grid, w // grid
+    return sorted(image[:, i * th:(i + 1) * th, j * tw:(j + 1) * tw].numpy().tobytes()
+                  for i in range(grid) for j in range(grid))
+
+
+def _unique_image(size: int = 28) -> torch.Tensor:
+    return torch.arange(3 * size * size, dtype=torch.float32).reshape(3, size, size)
+
+
+def test_views_are_two_different_normalised_float_images():
+    torch.manual_seed(0)
+    image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    for variant in T.VARIANTS:
+        a, b = T.SimCLRViews(32, variant=variant)(image)
+        assert a.shape == b.shape == (3, 32, 32) and a.dtype == torch.float32, variant
+        assert not torch.equal(a, b), variant
+    with pytest.raises(ValueError, match="choose one of standard, gamma"):
+        T.SimCLRViews(32, variant="mixup")
+
+
+def test_jitter_strength_controls_colour_change():
+    image = torch.full((3, 16, 16), 200, dtype=torch.uint8)
+    image[0] = 60
+
+    def spread(jitter: float) -> float:
+        torch.manual_seed(0)
+        views = T.SimCLRViews(16, jitter=jitter)
+        return torch.stack([views(image)[0].mean((1, 2)) for _ in range(60)]).std(0).mean().item()
+
+    assert spread(1.0) > 2 * spread(0.0)
+    with pytest.raises(ValueError, match="jitter strength"):
+        T.SimCLRViews(16, jitter=-1)
+
+
+def test_random_gamma_stays_in_its_range():
+    torch.manual_seed(0)
+    image = torch.full((3, 4, 4), 0.5)
+    values = torch.stack([T.random_gamma(image)[0, 0, 0] for _ in range(200)])
+    assert values.min() >= 0.5 ** 2.5 - 1e-6 and values.max() <= 0.5 ** 0.5 + 1e-6
+    assert values.std() > 0.05
+
+
+def test_coarse_dropout_zeroes_square_holes_and_keeps_the_input():
+    torch.manual_seed(0)
+    image = torch.ones(3, 64, 64)
+    out = T.coarse_dropout(image)
+    zeroed = (out == 0).all(0)
+    assert 5 * 3 * 3 <= zeroed.sum() <= 20 * 8 * 8
+    assert torch.equal(image, torch.ones(3, 64, 64))
+
+
+def test_patch_swap_moves_pixels_without_creating_any():
+    torch.manual_seed(1)
+    image = _unique_image()
+    for _ in range(10):
+        out = T.patch_swap(image)
+        changed = (out != image).any(0).sum()
+        assert 0 < changed <= 2 * 7 * 7 and torch.isin(out, image).all()
+
+
+def test_jigsaw_shuffle_permutes_whole_tiles():
+    torch.manual_seed(0)
+    image = _unique_image(28)
+    out = T.jigsaw_shuffle(image, grid=4)
+    assert _tiles(out, 4) == _tiles(image, 4) and not torch.equal(out, image)
+
+
+def test_region_confusion_moves_tiles_only_locally():
+    torch.manual_seed(0)
+    grid, reach = 7, 2
+    # each tile holds its own (row, column) so we can see where it went
+    image = torch.zeros(3, grid, grid)
+    image[0] = torch.arange(grid).repeat(grid, 1).T.float()
+    image[1] = torch.arange(grid).repeat(grid, 1).float()
+    moved = 0
+    for _ in range(30):
+        out = T.region_confusion(image, grid, reach)
+        assert _tiles(out, grid) == _tiles(image, grid)
+        rows_moved = (out[0] - image[0]).abs()
+        cols_moved = (out[1] - image[1]).abs()
+        assert rows_moved.max() <= 2 * reach and cols_moved.max() <= 2 * reach
+        moved += int((rows_moved + cols_moved).sum() > 0)
+    assert moved == 30
+
+
+def test_object_crop_finds_the_salient_object():
+    torch.manual_seed(0)
+    image = torch.full((3, 64, 64), 120, dtype=torch.uint8)
+    image[:, 6:20, 40:56] = torch.randint(200, 256, (3, 14, 16), dtype=torch.uint8)
+    saliency = T.saliency_map(image)
+    peak_y, peak_x = divmod(int(saliency.argmax()), 64)
+    assert 0 <= peak_y < 30 and 30 <= peak_x < 64
+    crops = torch.stack([T.ObjectCrop(32)(image).float().mean() for _ in range(30)])
+    assert crops.mean() > image.float().mean() + 5  # crops concentrate on the bright object
