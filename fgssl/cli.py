@@ -4,6 +4,10 @@
 
     fgssl data info NAME [--root R] [--profile P] [--json]
     fgssl data prepare NAME [--root R] [--profile P] [--json]
+    fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
+                   [--resume] [--variant V] [--labels F] [--seed S] [--lr LR]
+    fgssl evaluate CKPT --data NAME [--root R] [--profile P] [--protocol linear|knn]
+                   [--labels F] [--seed S] [--json]
     fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
@@ -27,7 +31,7 @@ from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
 
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
-               UnsafeArchiveError, ConnectionError, FileNotFoundError)
+               UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +46,22 @@ def _dataset_name(name: str) -> str:
         return catalog.spec(name).name
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction in (0, 1], e.g. 0.1")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True) -> None:
@@ -66,6 +86,36 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("name", type=_dataset_name,
                          help=f"one of: {', '.join(catalog.names())}")
         _add_common(sub)
+
+    from fgssl.evaluate.protocol import PROTOCOLS
+    from fgssl.methods.registry import method_names
+    from fgssl.transforms import VARIANTS
+
+    pretrain = commands.add_parser("pretrain", help="train a method; writes checkpoint.pt and "
+                                                    "history.json")
+    pretrain.add_argument("method", choices=method_names())
+    pretrain.add_argument("--data", type=_dataset_name, required=True)
+    pretrain.add_argument("--epochs", type=_positive, help="default: the profile's")
+    pretrain.add_argument("--out", type=Path,
+                          help="default: runs/<profile>/<data>/<method>-seed<seed>")
+    pretrain.add_argument("--resume", action="store_true",
+                          help="continue from the checkpoint in --out")
+    pretrain.add_argument("--variant", choices=VARIANTS, default="standard",
+                          help="SimCLR's view variant")
+    pretrain.add_argument("--labels", type=_fraction, default=1.0,
+                          help="supervised: the fraction of train labels to use")
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--lr", type=float, help="learning rate for a batch of 256")
+    _add_common(pretrain, json_flag=False)
+
+    evaluate = commands.add_parser("evaluate", help="linear probe or kNN on frozen features")
+    evaluate.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
+    evaluate.add_argument("--data", type=_dataset_name, required=True)
+    evaluate.add_argument("--protocol", choices=PROTOCOLS, default="linear")
+    evaluate.add_argument("--labels", type=_fraction, default=1.0,
+                          help="fraction of the train labels the probe may use")
+    evaluate.add_argument("--seed", type=int, default=0)
+    _add_common(evaluate)
 
     demo = commands.add_parser("demo", help="the main job on the embedded SynthBirds default")
     demo.add_argument("--data", type=_dataset_name, default="synthbirds")
@@ -98,6 +148,41 @@ def _data(args: argparse.Namespace) -> None:
         _print_info(result)
 
 
+def _pretrain(args: argparse.Namespace) -> None:
+    from fgssl.methods.registry import default_out, pretrain
+
+    prof = get_profile(args.profile)
+    options = {"variant": args.variant} if args.method == "simclr" else {}
+    out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
+                                  **options)
+    if (out / "checkpoint.pt").exists() and not args.resume:
+        raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
+                         "or choose another --out")
+    _, history = pretrain(args.method, prof, args.data, args.root, args.labels, args.seed,
+                          args.epochs, out, resume=args.resume, lr=args.lr, **options)
+    last = history[-1]
+    print(f"{args.method}: {last['epoch']} epochs, loss {last['loss']:.3f}, kNN on val "
+          f"{last['knn_top1']:.1%}; checkpoint in {out}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from fgssl.evaluate.protocol import evaluate_backbone
+    from fgssl.methods.registry import backbone_for
+
+    prof = get_profile(args.profile)
+    name, backbone = backbone_for(args.checkpoint, prof, args.seed)
+    result = {"method": name, "data": args.data,
+              **evaluate_backbone(backbone, args.data, prof, args.protocol, args.labels,
+                                  args.seed, args.root)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{name} on {args.data}, {args.protocol} probe with {result['n_train']} labels: "
+              f"top-1 {result['top1']:.1%}, mean per-class {result['mean_per_class_acc']:.1%}, "
+              f"macro-F1 {result['macro_f1']:.3f} (majority floor {result['majority_floor']:.1%},"
+              f" {result['n_test']} test images)")
+
+
 def _demo(args: argparse.Namespace) -> None:
     from fgssl.viz.images import synthbirds_siblings
 
@@ -121,10 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.formatwarning = lambda message, *_, **__: f"fgssl: warning: {message}\n"
     try:
-        if args.command == "data":
-            _data(args)
-        else:
-            _demo(args)
+        {"data": _data, "pretrain": _pretrain, "evaluate": _evaluate, "demo": _demo}[
+            args.command](args)
     except USER_ERRORS as error:
         print(f"fgssl: error: {error}", file=sys.stderr)
         return 1

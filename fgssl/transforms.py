@@ -1,9 +1,12 @@
 """SimCLR views on the CPU (torchvision v2), and the study's fine-grained variants.
 
 The standard recipe (Chen et al. 2020, appendix A): random resized crop, horizontal flip,
-colour jitter (brightness, contrast, saturation 0.8·s, hue 0.2·s, applied with p = 0.8),
-random grayscale (p = 0.2) and Gaussian blur (p = 0.5, sigma in [0.1, 2.0] at 224 px; scaled
-here with the image size, so a 32-px image is barely blurred, as SimCLR's CIFAR setting does).
+colour jitter (brightness, contrast, saturation 0.8·s, applied with p = 0.8), random grayscale
+(p = 0.2) and Gaussian blur (p = 0.5, sigma in [0.1, 2.0] at 224 px, scaled with the image
+size; below 64 px it would move less than half a pixel and is left out, as SimCLR's CIFAR
+setting does). SimCLR also shifts hue by up to 0.2·s; here ``hue`` defaults to 0, because a
+hue shift turns a red beak yellow and so erases species that differ only in a part's colour
+— augmentations define what a representation learns to ignore.
 
 Fine-grained variants (Al Breiki et al. 2021, after DCL, Chen et al. 2019), selected by name:
 
@@ -150,27 +153,31 @@ def _maybe(fn: Callable[[torch.Tensor], torch.Tensor], p: float) -> v2.Transform
 class SimCLRViews:
     """Two augmented views of one image: ``(view_1, view_2)``, each (3, size, size) float.
 
-    ``jitter`` is SimCLR's colour-jitter strength s; ``variant`` one of :data:`VARIANTS`.
+    ``jitter`` is SimCLR's colour-jitter strength s, ``hue`` the largest hue shift (0 to 0.5);
+    ``variant`` one of :data:`VARIANTS`.
     """
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
-                 crop_scale: tuple[float, float] = (0.25, 1.0)) -> None:
+                 hue: float = 0.0, crop_scale: tuple[float, float] = (0.25, 1.0)) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown view variant {variant!r}: choose one of "
                              f"{', '.join(VARIANTS)}")
         if jitter < 0:
             raise ValueError(f"colour-jitter strength must be >= 0, got {jitter}")
+        if not 0 <= hue <= 0.5:
+            raise ValueError(f"hue shift must be in [0, 0.5], got {hue}")
         self.size, self.variant = size, variant
         crop = ObjectCrop(size) if variant == "object_crop" else \
             v2.RandomResizedCrop(size, scale=crop_scale, antialias=True)
         sigma = (0.1 * size / 224, 2.0 * size / 224)
-        kernel = max(3, int(0.1 * size) // 2 * 2 + 1)
+        blur = [v2.RandomApply([v2.GaussianBlur(max(3, int(0.1 * size) // 2 * 2 + 1), sigma)],
+                               p=0.5)] if size >= 64 else []
         colour = [
             v2.RandomHorizontalFlip(),
-            v2.RandomApply([v2.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter,
-                                           min(0.5, 0.2 * jitter))], p=0.8),
+            v2.RandomApply([v2.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter, hue)],
+                           p=0.8),
             v2.RandomGrayscale(p=0.2),
-            v2.RandomApply([v2.GaussianBlur(kernel, sigma)], p=0.5),
+            *blur,
             v2.ToDtype(torch.float32, scale=True),
         ]
         both = {"gamma": [_maybe(random_gamma, 0.5)],

@@ -63,3 +63,45 @@ def test_python_dash_m_runs_the_same_command():
     done = subprocess.run([sys.executable, "-m", "fgssl", "data", "info", "nope"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "unknown dataset 'nope'" in done.stderr
+
+
+def test_pretrain_then_evaluate_with_json(tmp_path, capsys):
+    out = tmp_path / "simclr"
+    assert main(["pretrain", "simclr", "--data", "synthbirds", "--epochs", "1",
+                 "--variant", "jigsaw_shuffle", "--out", str(out)]) == 0
+    assert (out / "checkpoint.pt").is_file() and (out / "history.json").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", "synthbirds", "--protocol", "knn",
+                 "--labels", "0.5", "--json"]) == 0
+    result = _json_last_line(capsys)
+    for key in ("method", "protocol", "labels", "top1", "mean_per_class_acc", "macro_f1",
+                "n_train", "n_test"):
+        assert key in result, key
+    assert result["method"] == "simclr" and result["protocol"] == "knn"
+    assert result["labels"] == 0.5 and result["n_train"] == 96 and result["n_test"] == 96
+    assert 0 <= result["top1"] <= 1
+    # a second pretrain into the same folder must not silently overwrite it
+    assert main(["pretrain", "simclr", "--data", "synthbirds", "--out", str(out)]) == 1
+    assert "add --resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["pretrain", "byol", "--data", "synthbirds"], "invalid choice: 'byol'"),
+    (["pretrain", "simclr"], "the following arguments are required: --data"),
+    (["pretrain", "simclr", "--data", "synthbirds", "--epochs", "0"], "not a positive"),
+    (["pretrain", "simclr", "--data", "synthbirds", "--variant", "mixup"], "invalid choice"),
+    (["evaluate", "random", "--data", "synthbirds", "--labels", "1.5"], "not a fraction"),
+    (["evaluate", "random", "--data", "synthbirds", "--protocol", "svm"], "invalid choice"),
+])
+def test_training_command_mistakes_are_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_evaluate_random_and_a_missing_checkpoint(tmp_path, capsys):
+    assert main(["evaluate", "random", "--data", "synthbirds"]) == 0
+    assert "random on synthbirds, linear probe with 192 labels" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "none"), "--data", "synthbirds"]) == 1
+    assert "no checkpoint at" in capsys.readouterr().err

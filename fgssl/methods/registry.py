@@ -1,0 +1,123 @@
+"""Methods by name, checkpoints back to methods, and ``load_or_train``.
+
+``load_or_train`` is what lets every notebook stand alone: it returns a trained method from
+``runs/<profile>/<data>/<method>/`` when a finished checkpoint is there, and otherwise trains
+it (resuming a partial run) with a progress bar whose ETA is the honest time estimate.
+
+Example::
+
+    >>> simclr = load_or_train("simclr", profile="ci")    # doctest: +SKIP
+    >>> simclr.backbone                                    # what gets evaluated
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset, Subset
+
+from fgssl.config import Profile, runs_root
+from fgssl.config import profile as get_profile
+from fgssl.data import catalog
+from fgssl.data.splits import label_subset
+from fgssl.methods.base import Method
+from fgssl.methods.simclr import SimCLR
+from fgssl.methods.supervised import Supervised
+from fgssl.models.backbones import build_backbone
+from fgssl.train import CHECKPOINT, KNNMonitor, fit
+from fgssl.utils import load_checkpoint
+
+METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "supervised": Supervised}
+SSL_METHODS = ("simclr",)
+
+
+def method_names() -> list[str]:
+    return list(METHODS)
+
+
+def build_method(name: str, prof: Profile, num_classes: int | None = None,
+                 **options: Any) -> Method:
+    """A fresh method for a profile's backbone and image size (``options`` go to its class)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}")
+    common = {"backbone_name": prof.backbone, "image_size": prof.image_size}
+    if name == "supervised":
+        if num_classes is None:
+            raise ValueError("the supervised method needs the number of classes")
+        return Supervised(num_classes, **common)
+    return METHODS[name](**common, **options)
+
+
+def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
+    """Rebuild the method a checkpoint (file, or the folder holding checkpoint.pt) was made by."""
+    path = Path(path)
+    state = load_checkpoint(path / CHECKPOINT if path.is_dir() else path)
+    if state.get("method") not in METHODS:
+        raise ValueError(f"{path} is not a checkpoint of one of {', '.join(METHODS)}")
+    method = METHODS[state["method"]](**state["config"])
+    method.load_state_dict(state["model"])
+    return method
+
+
+def backbone_for(checkpoint: str, prof: Profile, seed: int = 0) -> tuple[str, nn.Module]:
+    """``(name, backbone)`` of a checkpoint, or of ``"random"``: a seeded random-init one."""
+    if checkpoint == "random":
+        torch.manual_seed(seed)
+        return "random", build_backbone(prof.backbone, prof.image_size)
+    method = method_from_checkpoint(checkpoint)
+    return method.name, method.backbone
+
+
+def training_data(name: str, data: str, prof: Profile, root: str | None, labels: float,
+                  seed: int) -> Dataset:
+    """What a method trains on: the unlabelled pool for SSL, a label budget of train else."""
+    if name in SSL_METHODS:
+        return catalog.dataset(data, "unlabelled", root, size=prof.image_size, profile=prof)
+    train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
+    if labels >= 1.0:
+        return train
+    return Subset(train, label_subset(train.labels, fraction=labels, seed=seed).tolist())
+
+
+def default_out(name: str, prof: Profile, data: str, labels: float = 1.0, seed: int = 0,
+                **options: Any) -> Path:
+    """``runs/<profile>/<data>/<method>[-variant][-option=value...][-labels=f]-seed<s>``."""
+    extras = dict(options)
+    head = f"{name}-{extras.pop('variant', 'standard')}" if name == "simclr" else name
+    tag = "-".join([head, *(f"{k}={v}" for k, v in sorted(extras.items()))])
+    if labels < 1.0:
+        tag += f"-labels={labels:g}"
+    return runs_root() / prof.name / data / f"{tag}-seed{seed}"
+
+
+def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | None = None,
+             labels: float = 1.0, seed: int = 0, epochs: int | None = None,
+             out: str | os.PathLike[str] | None = None, resume: bool = True,
+             lr: float | None = None, progress: bool = True, **options: Any
+             ) -> tuple[Method, list[dict[str, float]]]:
+    """Build method ``name`` (seeded) and train it with an online kNN monitor on val."""
+    train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
+    val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
+    torch.manual_seed(seed)
+    method = build_method(name, prof, num_classes=int(train.labels.max()) + 1, **options)
+    history = fit(method, training_data(name, data, prof, root, labels, seed), prof, out,
+                  resume=resume, epochs=epochs, lr=lr, seed=seed,
+                  monitor=KNNMonitor(train, val), progress=progress)
+    return method, history
+
+
+def load_or_train(name: str, profile: str | Profile | None = None, data: str = "synthbirds",
+                  root: str | None = None, labels: float = 1.0, seed: int = 0,
+                  epochs: int | None = None, progress: bool = True, **options: Any) -> Method:
+    """A trained method: loaded when a finished run exists, else trained (or resumed)."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    out = default_out(name, prof, data, labels, seed, **options)
+    if (out / CHECKPOINT).is_file() and \
+            load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs):
+        return method_from_checkpoint(out)
+    return pretrain(name, prof, data, root, labels, seed, epochs, out, progress=progress,
+                    **options)[0]
