@@ -23,8 +23,10 @@ Example::
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 PROFILE_NAMES = ("ci", "cpu", "gpu")
 
@@ -41,26 +43,36 @@ class Profile:
     image_size: int
     backbone: str
     batch_size: int
-    epochs: int
+    epochs: Mapping[str, int]  # per method name, with a "default"
     n_unlabelled: int
     train_per_class: int
     val_per_class: int
     test_per_class: int
     workers: int
 
+    def epochs_for(self, method: str) -> int:
+        """Training epochs for ``method`` in this profile."""
+        return self.epochs.get(method, self.epochs["default"])
+
+
+def _epochs(**per_method: int) -> Mapping[str, int]:
+    return MappingProxyType(per_method)
+
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
-        name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=1,
+        name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=_epochs(default=1),
         n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4, workers=0,
     ),
     "cpu": Profile(
-        name="cpu", image_size=32, backbone="small_cnn", batch_size=256, epochs=30,
+        name="cpu", image_size=32, backbone="small_cnn", batch_size=256,
+        epochs=_epochs(default=8, supervised=60),
         n_unlabelled=10_000, train_per_class=100, val_per_class=25, test_per_class=50,
         workers=0,
     ),
     "gpu": Profile(
-        name="gpu", image_size=224, backbone="resnet18", batch_size=256, epochs=200,
+        name="gpu", image_size=224, backbone="resnet18", batch_size=256,
+        epochs=_epochs(default=200, supervised=100),
         n_unlabelled=20_000, train_per_class=100, val_per_class=25, test_per_class=50,
         workers=2,
     ),

@@ -99,7 +99,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     ``lr`` is the rate for a batch of 256 (default: the method's), scaled with the batch.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    epochs = epochs or prof.epochs
+    epochs = epochs or prof.epochs_for(method.name)
     batch_size = min(batch_size or prof.batch_size, len(data))
     steps_per_epoch = len(data) // batch_size
     if steps_per_epoch == 0:

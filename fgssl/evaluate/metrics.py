@@ -6,6 +6,9 @@ and is read against the majority-class floor (the study's cassava test split: 47
 answering the largest class). The confusion matrix is ``confusion[true, predicted]`` — the
 study called ``confusion_matrix(pred, true)``, which transposes it.
 
+:func:`alignment` and :func:`uniformity` describe the geometry of an embedding (Wang & Isola
+2020, "Understanding contrastive representation learning through alignment and uniformity").
+
 Example::
 
     >>> classification_metrics([0, 0, 1, 2], [0, 1, 1, 2])["top1"]
@@ -17,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from sklearn.metrics import confusion_matrix, f1_score
 
 
@@ -49,3 +54,17 @@ def majority_floor(train_labels: Sequence[int], test_labels: Sequence[int]) -> f
     """Test accuracy of always predicting the most frequent training class."""
     majority = np.bincount(np.asarray(train_labels)).argmax()
     return float((np.asarray(test_labels) == majority).mean())
+
+
+def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> float:
+    """Wang & Isola (2020): E ||f(x) - f(y)||^alpha over positive pairs of normalised (N, D)
+    embeddings. Lower: the two views of an image land close together."""
+    z1, z2 = F.normalize(z1.float(), dim=1), F.normalize(z2.float(), dim=1)
+    return float((z1 - z2).norm(dim=1).pow(alpha).mean())
+
+
+def uniformity(z: torch.Tensor, t: float = 2.0) -> float:
+    """Wang & Isola (2020): log E exp(-t ||f(x) - f(y)||^2) over all pairs of distinct rows of
+    normalised (N, D) embeddings. Lower: the embeddings spread over the sphere."""
+    z = F.normalize(z.float(), dim=1)
+    return float(torch.pdist(z).pow(2).mul(-t).exp().mean().log())

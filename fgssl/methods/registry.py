@@ -117,7 +117,7 @@ def load_or_train(name: str, profile: str | Profile | None = None, data: str = "
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     out = default_out(name, prof, data, labels, seed, **options)
     if (out / CHECKPOINT).is_file() and \
-            load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs):
+            load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs_for(name)):
         return method_from_checkpoint(out)
     return pretrain(name, prof, data, root, labels, seed, epochs, out, progress=progress,
                     **options)[0]

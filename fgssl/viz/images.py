@@ -6,7 +6,7 @@ notebooks display them and the command line saves them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from fgssl.data.synthbirds import KEYPOINT_NAMES, NUM_CLASSES, SynthBirds, describe
+from fgssl.transforms import MEAN, STD
 
 _KEYPOINT_COLOURS = plt.get_cmap("tab10")
 
@@ -81,3 +82,33 @@ def synthbirds_siblings(size: int = 32, pairs: Sequence[int] = range(6), seed: i
                        boxes=batch.boxes if annotate else None,
                        keypoints=batch.keypoints if annotate else None,
                        keypoint_names=KEYPOINT_NAMES if annotate else ())
+
+
+def augmentation_gallery(image: torch.Tensor, augmentations: dict[str, Callable[..., object]],
+                         samples: int = 4) -> Figure:
+    """One row per named augmentation: the (3, H, W) uint8 ``image``, then ``samples`` draws.
+
+    An augmentation returning a pair of views (like :class:`~fgssl.transforms.SimCLRViews`)
+    is shown by its second view, the one fine-grained variants change. Normalised outputs
+    are mapped back to [0, 1] for display.
+    """
+    rows, titles = [], []
+    for name, augment in augmentations.items():
+        views = []
+        for _ in range(samples):
+            view = augment(image)
+            view = view[1] if isinstance(view, tuple) else view
+            views.append(_for_display(view))
+        rows += [_for_display(image), *views]
+        titles += [name, *[""] * samples]
+    return show_images(torch.stack(rows), titles, ncols=samples + 1)
+
+
+def _for_display(view: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) uint8, [0, 1] float or ImageNet-normalised float -> [0, 1] float."""
+    if view.dtype == torch.uint8:
+        return view.float() / 255
+    if view.min() < -0.01 or view.max() > 1.01:  # standardised: undo the normalisation
+        mean, std = torch.tensor(MEAN)[:, None, None], torch.tensor(STD)[:, None, None]
+        view = view * std + mean
+    return view.clamp(0, 1)

@@ -23,3 +23,22 @@ def test_majority_floor_and_bad_input():
     assert majority_floor([2, 2, 1], [2, 0, 2, 1]) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="equal-length"):
         classification_metrics([0, 1], [0])
+
+
+def test_alignment_and_uniformity_match_their_definitions():
+    import torch
+
+    from fgssl.evaluate.metrics import alignment, uniformity
+
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(12, 5), torch.randn(12, 5)
+    a = z1 / z1.norm(dim=1, keepdim=True)
+    b = z2 / z2.norm(dim=1, keepdim=True)
+    expected_alignment = sum(float((a[i] - b[i]).norm() ** 2) for i in range(12)) / 12
+    assert alignment(z1, z2) == pytest.approx(expected_alignment, rel=1e-5)
+    pairs = [float(torch.exp(-2 * (a[i] - a[j]).norm() ** 2))
+             for i in range(12) for j in range(12) if i < j]
+    assert uniformity(z1) == pytest.approx(np.log(np.mean(pairs)), rel=1e-5)
+    assert alignment(z1, z1) == pytest.approx(0.0, abs=1e-6)
+    collapsed = torch.ones(12, 5)
+    assert uniformity(collapsed) == pytest.approx(0.0, abs=1e-6)  # everything in one point

@@ -30,3 +30,16 @@ def test_sibling_gallery_shows_pairs_side_by_side():
     fig = synthbirds_siblings(size=32, pairs=[0, 3])
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["01a", "01a", "01b", "01b", "04a", "04a", "04b", "04b"]
+
+
+def test_augmentation_gallery_one_row_per_augmentation():
+    from fgssl.transforms import SimCLRViews, jigsaw_shuffle
+    from fgssl.viz.images import augmentation_gallery
+
+    image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    fig = augmentation_gallery(image, {"standard": SimCLRViews(32),
+                                       "jigsaw": lambda x: jigsaw_shuffle(x.float() / 255)},
+                               samples=3)
+    assert [ax.get_title() for ax in fig.axes[::4]] == ["standard", "jigsaw"]
+    shown = fig.axes[1].images[0].get_array()
+    assert shown.shape == (32, 32, 3) and shown.min() >= 0 and shown.max() <= 255
