@@ -146,6 +146,33 @@ class ObjectCrop(v2.Transform):
                                           antialias=True)
 
 
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                            [0.211, -0.523, 0.312]])
+
+
+class RandomHueRotate(v2.Transform):
+    """Rotate hue by a random angle in [-max_shift, max_shift] turns (torchvision's ``hue``
+    units), as a rotation of the chroma plane in YIQ space: one 3x3 matrix per image, so it
+    costs a small fraction of an RGB->HSV->RGB round trip. Luma and grays are unchanged."""
+
+    def __init__(self, max_shift: float) -> None:
+        super().__init__()
+        self.max_shift = max_shift
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if self.max_shift == 0:
+            return image
+        angle = 2 * math.pi * float(torch.empty(()).uniform_(-self.max_shift, self.max_shift))
+        cos, sin = math.cos(angle), math.sin(angle)
+        rotation = torch.tensor([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
+        matrix = torch.linalg.inv(_RGB_TO_YIQ) @ rotation @ _RGB_TO_YIQ
+        pixels = image.float().reshape(3, -1)
+        rotated = (matrix @ pixels).reshape(image.shape)
+        if image.dtype == torch.uint8:
+            return rotated.round().clamp(0, 255).to(torch.uint8)
+        return rotated.clamp(0, 1)
+
+
 def _maybe(fn: Callable[[torch.Tensor], torch.Tensor], p: float) -> v2.Transform:
     return v2.RandomApply([v2.Lambda(fn)], p=p)
 
@@ -174,8 +201,8 @@ class SimCLRViews:
                                p=0.5)] if size >= 64 else []
         colour = [
             v2.RandomHorizontalFlip(),
-            v2.RandomApply([v2.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter, hue)],
-                           p=0.8),
+            v2.RandomApply([v2.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter),
+                            *([RandomHueRotate(hue)] if hue else [])], p=0.8),
             v2.RandomGrayscale(p=0.2),
             *blur,
             v2.ToDtype(torch.float32, scale=True),

@@ -100,3 +100,20 @@ def test_object_crop_finds_the_salient_object():
     assert 0 <= peak_y < 30 and 30 <= peak_x < 64
     crops = torch.stack([T.ObjectCrop(32)(image).float().mean() for _ in range(30)])
     assert crops.mean() > image.float().mean() + 5  # crops concentrate on the bright object
+
+
+def test_hue_rotation_keeps_luma_and_grays_and_turns_colours():
+    torch.manual_seed(0)
+    gray = torch.full((3, 4, 4), 0.5)
+    assert torch.allclose(T.RandomHueRotate(0.5)(gray), gray, atol=1e-5)
+    red = torch.zeros(3, 4, 4)
+    red[0] = 0.8
+    assert torch.equal(T.RandomHueRotate(0.0)(red), red)
+    turned = T.RandomHueRotate(0.5)(red)
+    luma = torch.tensor([0.299, 0.587, 0.114])
+    assert not torch.allclose(turned, red, atol=0.05)
+    if (turned > 0).all() and (turned < 1).all():  # not clipped: luma is preserved exactly
+        assert torch.allclose((luma[:, None, None] * turned).sum(0),
+                              (luma[:, None, None] * red).sum(0), atol=1e-5)
+    as_uint8 = T.RandomHueRotate(0.1)((red * 255).to(torch.uint8))
+    assert as_uint8.dtype == torch.uint8
