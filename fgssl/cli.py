@@ -29,6 +29,9 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
+from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
+from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
+from fgssl.transforms import VARIANTS
 
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
                UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError)
@@ -87,35 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"one of: {', '.join(catalog.names())}")
         _add_common(sub)
 
-    from fgssl.evaluate.protocol import PROTOCOLS
-    from fgssl.methods.registry import method_names
-    from fgssl.transforms import VARIANTS
-
-    pretrain = commands.add_parser("pretrain", help="train a method; writes checkpoint.pt and "
-                                                    "history.json")
-    pretrain.add_argument("method", choices=method_names())
-    pretrain.add_argument("--data", type=_dataset_name, required=True)
-    pretrain.add_argument("--epochs", type=_positive, help="default: the profile's")
-    pretrain.add_argument("--out", type=Path,
-                          help="default: runs/<profile>/<data>/<method>-seed<seed>")
-    pretrain.add_argument("--resume", action="store_true",
+    pretrain_parser = commands.add_parser(
+        "pretrain", help="train a method; writes checkpoint.pt and history.json")
+    pretrain_parser.add_argument("method", choices=method_names())
+    pretrain_parser.add_argument("--data", type=_dataset_name, required=True)
+    pretrain_parser.add_argument("--epochs", type=_positive, help="default: the profile's")
+    pretrain_parser.add_argument("--out", type=Path,
+                          help="default: runs/<profile>/<data>/<method>[-variant]-seed<seed>")
+    pretrain_parser.add_argument("--resume", action="store_true",
                           help="continue from the checkpoint in --out")
-    pretrain.add_argument("--variant", choices=VARIANTS, default="standard",
+    pretrain_parser.add_argument("--variant", choices=VARIANTS, default="standard",
                           help="SimCLR's view variant")
-    pretrain.add_argument("--labels", type=_fraction, default=1.0,
+    pretrain_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="supervised: the fraction of train labels to use")
-    pretrain.add_argument("--seed", type=int, default=0)
-    pretrain.add_argument("--lr", type=float, help="learning rate for a batch of 256")
-    _add_common(pretrain, json_flag=False)
+    pretrain_parser.add_argument("--seed", type=int, default=0)
+    pretrain_parser.add_argument("--lr", type=float, help="learning rate for a batch of 256")
+    _add_common(pretrain_parser, json_flag=False)
 
-    evaluate = commands.add_parser("evaluate", help="linear probe or kNN on frozen features")
-    evaluate.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
-    evaluate.add_argument("--data", type=_dataset_name, required=True)
-    evaluate.add_argument("--protocol", choices=PROTOCOLS, default="linear")
-    evaluate.add_argument("--labels", type=_fraction, default=1.0,
+    evaluate_parser = commands.add_parser("evaluate", help="linear probe or kNN on frozen features")
+    evaluate_parser.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
+    evaluate_parser.add_argument("--data", type=_dataset_name, required=True)
+    evaluate_parser.add_argument("--protocol", choices=PROTOCOLS, default="linear")
+    evaluate_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="fraction of the train labels the probe may use")
-    evaluate.add_argument("--seed", type=int, default=0)
-    _add_common(evaluate)
+    evaluate_parser.add_argument("--seed", type=int, default=0)
+    _add_common(evaluate_parser)
 
     demo = commands.add_parser("demo", help="the main job on the embedded SynthBirds default")
     demo.add_argument("--data", type=_dataset_name, default="synthbirds")
@@ -149,8 +148,6 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> None:
-    from fgssl.methods.registry import default_out, pretrain
-
     prof = get_profile(args.profile)
     options = {"variant": args.variant} if args.method == "simclr" else {}
     out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
@@ -166,9 +163,6 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from fgssl.evaluate.protocol import evaluate_backbone
-    from fgssl.methods.registry import backbone_for
-
     prof = get_profile(args.profile)
     name, backbone = backbone_for(args.checkpoint, prof, args.seed)
     result = {"method": name, "data": args.data,
