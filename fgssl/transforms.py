@@ -4,9 +4,11 @@ The standard recipe (Chen et al. 2020, appendix A): random resized crop, horizon
 colour jitter (brightness, contrast, saturation 0.8·s, applied with p = 0.8), random grayscale
 (p = 0.2) and Gaussian blur (p = 0.5, sigma in [0.1, 2.0] at 224 px, scaled with the image
 size; below 64 px it would move less than half a pixel and is left out, as SimCLR's CIFAR
-setting does). SimCLR also shifts hue by up to 0.2·s; here ``hue`` defaults to 0, because a
-hue shift turns a red beak yellow and so erases species that differ only in a part's colour
-— augmentations define what a representation learns to ignore.
+setting does). SimCLR also shifts hue by up to 0.2·s (the default here too). A hue shift turns
+a red beak orange, so it can erase species that differ only in a part's colour; but without it
+the body colour of each bird becomes an easy shortcut for telling instances apart (on
+SynthBirds, ``cpu`` profile, one seed: 15.0% linear probe with hue 0.1 against 12.1% with
+none) — augmentations define what a representation learns to ignore.
 
 Fine-grained variants (Al Breiki et al. 2021, after DCL, Chen et al. 2019), selected by name:
 
@@ -180,17 +182,19 @@ def _maybe(fn: Callable[[torch.Tensor], torch.Tensor], p: float) -> v2.Transform
 class SimCLRViews:
     """Two augmented views of one image: ``(view_1, view_2)``, each (3, size, size) float.
 
-    ``jitter`` is SimCLR's colour-jitter strength s, ``hue`` the largest hue shift (0 to 0.5);
-    ``variant`` one of :data:`VARIANTS`.
+    ``jitter`` is SimCLR's colour-jitter strength s, ``hue`` the largest hue shift (0 to 0.5;
+    default 0.2·s); ``variant`` one of :data:`VARIANTS`.
     """
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
-                 hue: float = 0.0, crop_scale: tuple[float, float] = (0.25, 1.0)) -> None:
+                 hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)
+                 ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown view variant {variant!r}: choose one of "
                              f"{', '.join(VARIANTS)}")
         if jitter < 0:
             raise ValueError(f"colour-jitter strength must be >= 0, got {jitter}")
+        hue = min(0.5, 0.2 * jitter) if hue is None else hue
         if not 0 <= hue <= 0.5:
             raise ValueError(f"hue shift must be in [0, 0.5], got {hue}")
         self.size, self.variant = size, variant

@@ -83,7 +83,7 @@ def test_checkpoint_and_history_files(tmp_path):
 
 def test_resume_refuses_a_different_method(tmp_path):
     _fit(_simclr(), tmp_path, epochs=1)
-    other = SimCLR(image_size=16, hidden_dim=32, projection_dim=8, temperature=0.2)
+    other = SimCLR(image_size=16, hidden_dim=32, projection_dim=8, temperature=0.5)
     with pytest.raises(ValueError, match="belongs to simclr"):
         _fit(other, tmp_path)
 

@@ -69,13 +69,17 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
 
 
 class SimCLR(Method):
-    """Backbone f, projection head g, NT-Xent on g(f(view 1)), g(f(view 2))."""
+    """Backbone f, projection head g, NT-Xent on g(f(view 1)), g(f(view 2)).
+
+    The temperature defaults to 0.2 (the study used 0.5; on SynthBirds, ``cpu`` profile, one
+    seed, 0.2 with crops of at least 35% of the image gave 12.1% against 10.2%).
+    """
 
     name = "simclr"
     base_lr = 0.3
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
-                 variant: str = "standard", jitter: float = 0.5, temperature: float = 0.5,
+                 variant: str = "standard", jitter: float = 0.5, temperature: float = 0.2,
                  hidden_dim: int = 512, projection_dim: int = 128,
                  gather_negatives: bool = False) -> None:
         super().__init__(build_backbone(backbone_name, image_size))
