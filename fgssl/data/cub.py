@@ -16,7 +16,6 @@ from fgssl.data.folders import Collection, read_cub_format
 
 URL = "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz"
 MD5 = "97eceeb196236b17998738112f37df78"
-SIZE_BYTES = 1_150_585_339
 ARCHIVE = "CUB_200_2011.tgz"
 FOLDER = "CUB_200_2011"
 
