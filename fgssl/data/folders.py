@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+from tqdm.auto import tqdm
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
@@ -100,7 +101,7 @@ def load_rgb(path: str | os.PathLike[str], trim_bottom: int = 0) -> Image.Image:
 def unreadable(root: Path, records: Iterable[Record]) -> list[str]:
     """Paths of ``records`` that cannot be fully decoded (missing, truncated, not an image)."""
     bad = []
-    for record in records:
+    for record in tqdm(list(records), desc="checking images", unit="img", leave=False):
         try:
             with Image.open(root / record.path) as image:
                 image.load()
