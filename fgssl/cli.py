@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain_parser.add_argument("--variant", choices=VARIANTS, default="standard",
                           help="SimCLR's view variant")
     pretrain_parser.add_argument("--labels", type=_fraction, default=1.0,
-                          help="supervised: the fraction of train labels to use")
+                          help="supervised: the fraction of train labels to use (repeated "
+                               "so that an epoch has as many steps as at 100%%)")
     pretrain_parser.add_argument("--seed", type=int, default=0)
     pretrain_parser.add_argument("--lr", type=float, help="learning rate for a batch of 256")
     _add_common(pretrain_parser, json_flag=False)

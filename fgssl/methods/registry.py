@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset
@@ -74,13 +75,19 @@ def backbone_for(checkpoint: str, prof: Profile, seed: int = 0) -> tuple[str, nn
 
 def training_data(name: str, data: str, prof: Profile, root: str | None, labels: float,
                   seed: int) -> Dataset:
-    """What a method trains on: the unlabelled pool for SSL, a label budget of train else."""
+    """What a method trains on: the unlabelled pool for SSL, a label budget of train else.
+
+    A budget's images are repeated so that an epoch has as many images as the full train
+    split: the same number of epochs then means the same number of steps at every budget.
+    """
     if name in SSL_METHODS:
         return catalog.dataset(data, "unlabelled", root, size=prof.image_size, profile=prof)
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     if labels >= 1.0:
         return train
-    return Subset(train, label_subset(train.labels, fraction=labels, seed=seed).tolist())
+    budget = label_subset(train.labels, fraction=labels, seed=seed)
+    repeats = max(1, len(train) // len(budget))
+    return Subset(train, np.tile(budget, repeats).tolist())
 
 
 def default_out(name: str, prof: Profile, data: str, labels: float = 1.0, seed: int = 0,

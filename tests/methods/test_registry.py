@@ -36,3 +36,18 @@ def test_build_method_errors():
         build_method("byol", profile("ci"))
     with pytest.raises(ValueError, match="number of classes"):
         build_method("supervised", profile("ci"))
+
+
+def test_a_label_budget_is_repeated_to_a_full_epoch():
+    from fgssl.methods.registry import training_data
+
+    prof = profile("ci")
+    full = training_data("supervised", "synthbirds", prof, None, 1.0, seed=0)
+    budget = training_data("supervised", "synthbirds", prof, None, 0.25, seed=0)
+    assert len(budget) == len(full) == 192
+    unique = sorted(set(budget.indices))
+    assert len(unique) == 48  # 2 of the 8 images of each of the 24 species
+    labels = [full.labels[i] for i in unique]
+    assert sorted(labels) == sorted(list(range(24)) * 2)
+    pool = training_data("simclr", "synthbirds", prof, None, 0.25, seed=0)
+    assert len(pool) == prof.n_unlabelled  # SSL ignores the budget
