@@ -99,12 +99,17 @@ def main() -> None:
         scratch = [probe(train("supervised", s, low)[0].backbone, low, s) for s in seeds]
         result["low_label"] = {"per_class": args.per_class, "labels": low,
                                "simclr_linear": summary(ssl), "supervised": summary(scratch)}
-    if "variants" in stages:
-        result["variants"] = {}
+    if "variants" in stages:  # seed 0 of each, beside seed 0 of the standard views
+        table = {}
+        if simclr_runs:
+            table["standard"] = {"linear": round(probe(simclr_runs[0][0].backbone), 4),
+                                 "pretrain_seconds": round(simclr_runs[0][1], 1)}
         for variant in args.variants.split(","):
             method, seconds, _ = train("simclr", 0, variant=variant)
-            result["variants"][variant] = {"linear": round(probe(method.backbone), 4),
-                                           "pretrain_seconds": round(seconds, 1)}
+            table[variant] = {"linear": round(probe(method.backbone), 4),
+                              "pretrain_seconds": round(seconds, 1)}
+        best = max((v for v in table if v != "standard"), key=lambda v: table[v]["linear"])
+        result["variants"] = {"seed": 0, "table": table, "best": best}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result))

@@ -152,7 +152,7 @@ def _pretrain(args: argparse.Namespace) -> None:
     prof = get_profile(args.profile)
     options = {"variant": args.variant} if args.method == "simclr" else {}
     out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
-                                  **options)
+                                  args.epochs, **options)
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
                          "or choose another --out")

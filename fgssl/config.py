@@ -9,8 +9,8 @@ A *profile* sizes every experiment so that one notebook serves three machines:
 Environment variables (read here and nowhere else):
 
 - ``FGSSL_PROFILE``   ``ci`` | ``cpu`` | ``gpu``; default ``gpu`` with CUDA, else ``cpu``.
-- ``FGSSL_DATA``      dataset root (default ``data/``).
-- ``FGSSL_RUNS``      checkpoints and results (default ``runs/``).
+- ``FGSSL_DATA``      dataset root (default ``data/`` of the checkout, see :func:`project_root`).
+- ``FGSSL_RUNS``      checkpoints and results (default ``runs/`` of the checkout).
 - ``FGSSL_SOLUTIONS`` ``1`` makes unsolved exercise cells fall back to the reference solutions.
 
 Example::
@@ -42,7 +42,7 @@ class Profile:
     name: str
     image_size: int
     backbone: str
-    batch_size: int
+    batch_size: Mapping[str, int]  # per method name, with a "default"
     epochs: Mapping[str, int]  # per method name, with a "default"
     n_unlabelled: int
     train_per_class: int
@@ -54,25 +54,32 @@ class Profile:
         """Training epochs for ``method`` in this profile."""
         return self.epochs.get(method, self.epochs["default"])
 
+    def batch_size_for(self, method: str) -> int:
+        """Training batch size for ``method`` in this profile."""
+        return self.batch_size.get(method, self.batch_size["default"])
 
-def _epochs(**per_method: int) -> Mapping[str, int]:
-    return MappingProxyType(per_method)
+
+def _per_method(**values: int) -> Mapping[str, int]:
+    return MappingProxyType(values)
 
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
-        name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=_epochs(default=1),
+        name="ci", image_size=32, backbone="small_cnn", batch_size=_per_method(default=64),
+        epochs=_per_method(default=1),
         n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4, workers=0,
     ),
     "cpu": Profile(
-        name="cpu", image_size=32, backbone="small_cnn", batch_size=256,
-        epochs=_epochs(default=8, supervised=60),
+        name="cpu", image_size=32, backbone="small_cnn",
+        batch_size=_per_method(default=256, supervised=64),
+        epochs=_per_method(default=12, supervised=60),
         n_unlabelled=10_000, train_per_class=100, val_per_class=25, test_per_class=50,
         workers=0,
     ),
     "gpu": Profile(
-        name="gpu", image_size=224, backbone="resnet18", batch_size=256,
-        epochs=_epochs(default=200, supervised=100),
+        name="gpu", image_size=224, backbone="resnet18",
+        batch_size=_per_method(default=256, supervised=64),
+        epochs=_per_method(default=200, supervised=100),
         n_unlabelled=20_000, train_per_class=100, val_per_class=25, test_per_class=50,
         workers=2,
     ),
@@ -101,14 +108,27 @@ def profile(name: str | None = None) -> Profile:
     return PROFILES[profile_name(name)]
 
 
+def project_root(start: Path | None = None) -> Path:
+    """The fgssl checkout holding ``start`` (default: the working directory), found by its
+    ``pyproject.toml``; else ``start`` itself. Jupyter runs a notebook in ``notebooks/``, a
+    shell in the checkout: both then share one ``data/`` and one ``runs/``."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        manifest = folder / "pyproject.toml"
+        if manifest.is_file() and 'name = "fgssl"' in manifest.read_text(errors="ignore"):
+            return folder
+    return start
+
+
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """Where datasets live: ``root`` if given, else ``FGSSL_DATA``, else ``data/``."""
-    return Path(root or os.environ.get("FGSSL_DATA") or "data")
+    """Where datasets live: ``root`` if given, else ``FGSSL_DATA``, else the project's
+    ``data/``."""
+    return Path(root or os.environ.get("FGSSL_DATA") or project_root() / "data")
 
 
 def runs_root() -> Path:
-    """Where checkpoints and results go: ``FGSSL_RUNS``, else ``runs/``."""
-    return Path(os.environ.get("FGSSL_RUNS") or "runs")
+    """Where checkpoints and results go: ``FGSSL_RUNS``, else the project's ``runs/``."""
+    return Path(os.environ.get("FGSSL_RUNS") or project_root() / "runs")
 
 
 def solutions_enabled() -> bool:

@@ -100,7 +100,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     epochs = epochs or prof.epochs_for(method.name)
-    batch_size = min(batch_size or prof.batch_size, len(data))
+    batch_size = min(batch_size or prof.batch_size_for(method.name), len(data))
     steps_per_epoch = len(data) // batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"no training data: the dataset has {len(data)} images")
@@ -141,6 +141,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
                             generator=shuffle, num_workers=prof.workers)
         started, sums = time.perf_counter(), {"loss": 0.0}
         for step, (images, labels) in enumerate(loader):
+            # uint8 images travel (4x smaller than floats); views are made where training runs
+            images = images.to(device_, non_blocking=True)
             inputs = _to_device(method.views(images), device_)
             labels = labels.to(device_, non_blocking=True)
             with autocast:
@@ -174,9 +176,11 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
             bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}",
                             knn=f"{record['knn_top1']:.1%}")
         history.append(record)
+        method.history = history
         if out is not None:
             _save(out, method, optimizers, schedulers, scaler, epoch + 1, history, seed)
     bar.close()
+    method.history = history
     return history
 
 

@@ -1,4 +1,4 @@
-"""SimCLR views on the CPU (torchvision v2), and the study's fine-grained variants.
+"""SimCLR views image by image (torchvision v2), and the study's fine-grained variants.
 
 The standard recipe (Chen et al. 2020, appendix A): random resized crop, horizontal flip,
 colour jitter (brightness, contrast, saturation 0.8·s, applied with p = 0.8), random grayscale
@@ -6,9 +6,10 @@ colour jitter (brightness, contrast, saturation 0.8·s, applied with p = 0.8), r
 size; below 64 px it would move less than half a pixel and is left out, as SimCLR's CIFAR
 setting does). SimCLR also shifts hue by up to 0.2·s (the default here too). A hue shift turns
 a red beak orange, so it can erase species that differ only in a part's colour; but without it
-the body colour of each bird becomes an easy shortcut for telling instances apart (on
-SynthBirds, ``cpu`` profile, one seed: 15.0% linear probe with hue 0.1 against 12.1% with
-none) — augmentations define what a representation learns to ignore.
+the body colour of each bird becomes an easy shortcut for telling instances apart (in an
+early trial on SynthBirds' first renderer, 8 epochs, one seed: 15.0% linear probe with hue 0.1
+against 12.1% with none) — augmentations define what a representation learns to ignore.
+Notebook 04 measures it per sibling pair.
 
 Fine-grained variants (Al Breiki et al. 2021, after DCL, Chen et al. 2019), selected by name:
 
@@ -20,7 +21,9 @@ Fine-grained variants (Al Breiki et al. 2021, after DCL, Chen et al. 2019), sele
 - ``object_crop``: both crops taken around the most salient region (spectral residual,
   Hou & Zhang 2007), found without labels.
 
-All take and return (3, H, W) tensors; :class:`SimCLRViews` returns two float views.
+Each takes one (3, H, W) image or a (B, 3, H, W) batch, drawing its randomness per image, so
+the per-image pipeline here (:class:`SimCLRViews`) and the batched one
+(:mod:`fgssl.gpu_augment`) share the code. :class:`SimCLRViews` returns two float views.
 
 Example::
 
@@ -32,10 +35,13 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
+from torchvision.ops import roi_align
 from torchvision.transforms import v2
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -48,135 +54,221 @@ def normalise() -> v2.Transform:
     return v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
 
 
-def random_gamma(image: torch.Tensor, low: float = 0.5, high: float = 2.5) -> torch.Tensor:
-    """``image ** gamma`` on a [0, 1] float image, gamma uniform in [low, high]."""
-    gamma = torch.empty(()).uniform_(low, high)
-    return image.clamp(0, 1) ** gamma
+def one_or_batch(op: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Let a batched op (on (B, 3, H, W), its own random draw per image) take one (3, H, W)
+    image too: the per-image and the batched pipelines share every variant's code."""
+    @functools.wraps(op)
+    def apply(images: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if images.ndim == 3:
+            return op(images[None], *args, **kwargs)[0]
+        return op(images, *args, **kwargs)
+    return apply
 
 
-def coarse_dropout(image: torch.Tensor, holes: tuple[int, int] = (5, 20),
+@one_or_batch
+def random_gamma(images: torch.Tensor, low: float = 0.5, high: float = 2.5) -> torch.Tensor:
+    """``image ** gamma`` on [0, 1] float images, gamma uniform in [low, high] per image."""
+    gamma = torch.empty(len(images), 1, 1, 1, device=images.device).uniform_(low, high)
+    return images.clamp(0, 1) ** gamma
+
+
+@one_or_batch
+def coarse_dropout(images: torch.Tensor, holes: tuple[int, int] = (5, 20),
                    hole_fraction: tuple[float, float] = (0.045, 0.11)) -> torch.Tensor:
-    """Zero out a random number of square holes, each a random fraction of the image side."""
-    out = image.clone()
-    _, height, width = image.shape
-    for _ in range(int(torch.randint(holes[0], holes[1] + 1, ()))):
-        side = max(1, round(float(torch.empty(()).uniform_(*hole_fraction)) * width))
-        top = int(torch.randint(0, max(1, height - side + 1), ()))
-        left = int(torch.randint(0, max(1, width - side + 1), ()))
-        out[:, top:top + side, left:left + side] = 0
-    return out
+    """Zero out a random number of square holes per image, each a random fraction of the side."""
+    batch, _, height, width = images.shape
+    device = images.device
+    count = torch.randint(holes[0], holes[1] + 1, (batch, 1), device=device)
+    used = torch.arange(holes[1], device=device) < count  # (B, holes)
+    side = (torch.empty(batch, holes[1], device=device).uniform_(*hole_fraction) * width)
+    side = side.round().clamp_min(1)
+    top = (torch.rand(batch, holes[1], device=device) * (height - side + 1)).floor()
+    left = (torch.rand(batch, holes[1], device=device) * (width - side + 1)).floor()
+    ys = torch.arange(height, device=device)[None, None, :, None]  # (1, 1, H, 1)
+    xs = torch.arange(width, device=device)[None, None, None, :]   # (1, 1, 1, W)
+    inside = ((ys >= top[..., None, None]) & (ys < (top + side)[..., None, None])
+              & (xs >= left[..., None, None]) & (xs < (left + side)[..., None, None]))
+    dropped = (inside & used[..., None, None]).any(1, keepdim=True)  # (B, 1, H, W)
+    return images.masked_fill(dropped, 0)
 
 
-def patch_swap(image: torch.Tensor, fraction: float = 0.25) -> torch.Tensor:
+def _remap(images: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """Move pixels: output pixel p of image b is input pixel ``source[b, p]`` (flat index into
+    H x W; ``source`` is (B, H, W))."""
+    batch, channels, height, width = images.shape
+    index = source.reshape(batch, 1, height * width).expand(-1, channels, -1)
+    return images.flatten(2).gather(2, index).view_as(images)
+
+
+def _tile_source(rows: torch.Tensor, cols: torch.Tensor, height: int, width: int
+                 ) -> torch.Tensor:
+    """The pixel map (B, H, W) of a tile rearrangement: output tile (i, j) is input tile
+    (rows[b, i, j], cols[b, i, j]) of a g x g grid of integer-sized tiles; leftover border
+    pixels stay in place."""
+    grid = rows.shape[-1]
+    tile_h, tile_w = height // grid, width // grid
+    ys = torch.arange(height, device=rows.device)
+    xs = torch.arange(width, device=rows.device)
+    tile_y, tile_x = (ys // tile_h).clamp(max=grid - 1), (xs // tile_w).clamp(max=grid - 1)
+    source_y = rows[:, tile_y][:, :, tile_x] * tile_h + (ys % tile_h)[:, None]  # (B, H, W)
+    source_x = cols[:, tile_y][:, :, tile_x] * tile_w + (xs % tile_w)[None, :]
+    inside = (ys < grid * tile_h)[:, None] & (xs < grid * tile_w)[None, :]
+    identity = ys[:, None] * width + xs[None, :]
+    return torch.where(inside, source_y * width + source_x, identity)
+
+
+@one_or_batch
+def patch_swap(images: torch.Tensor, fraction: float = 0.25) -> torch.Tensor:
     """Swap two random squares of side ``fraction`` x the image side (they may overlap)."""
-    out = image.clone()
-    _, height, width = image.shape
+    batch, _, height, width = images.shape
+    device = images.device
     side = max(1, int(fraction * min(height, width)))
-    (t1, t2), (l1, l2) = (torch.randint(0, n - side + 1, (2,)).tolist() for n in (height, width))
-    first = image[:, t1:t1 + side, l1:l1 + side].clone()
-    out[:, t1:t1 + side, l1:l1 + side] = image[:, t2:t2 + side, l2:l2 + side]
-    out[:, t2:t2 + side, l2:l2 + side] = first
-    return out
+    tops = torch.randint(0, height - side + 1, (batch, 2, 1, 1), device=device)
+    lefts = torch.randint(0, width - side + 1, (batch, 2, 1, 1), device=device)
+    ys = torch.arange(height, device=device)[None, :, None]  # (1, H, 1)
+    xs = torch.arange(width, device=device)[None, None, :]   # (1, 1, W)
+    source = (ys * width + xs).expand(batch, height, width)
+    for here, there in ((0, 1), (1, 0)):  # square 1 takes square 2's pixels, then vice versa
+        inside = ((ys >= tops[:, here]) & (ys < tops[:, here] + side)
+                  & (xs >= lefts[:, here]) & (xs < lefts[:, here] + side))
+        shift = (tops[:, there] - tops[:, here]) * width + lefts[:, there] - lefts[:, here]
+        source = torch.where(inside, ys * width + xs + shift, source)
+    return _remap(images, source)
 
 
-def _shuffle_tiles(image: torch.Tensor, grid: int, rows: torch.Tensor, cols: torch.Tensor
-                   ) -> torch.Tensor:
-    """Rearrange a grid x grid tiling: tile (i, j) of the output is tile (rows[i, j],
-    cols[i, j]) of the input. Integer tile sizes; leftover border pixels stay in place."""
-    _, height, width = image.shape
-    th, tw = height // grid, width // grid
-    out = image.clone()
-    for i in range(grid):
-        for j in range(grid):
-            si, sj = int(rows[i, j]), int(cols[i, j])
-            out[:, i * th:(i + 1) * th, j * tw:(j + 1) * tw] = \
-                image[:, si * th:(si + 1) * th, sj * tw:(sj + 1) * tw]
-    return out
+@one_or_batch
+def jigsaw_shuffle(images: torch.Tensor, grid: int = 4) -> torch.Tensor:
+    """Cut each image into grid x grid tiles and put them back in a random order."""
+    order = torch.rand(len(images), grid * grid, device=images.device).argsort(1)
+    order = order.view(-1, grid, grid)
+    return _remap(images, _tile_source(order // grid, order % grid, *images.shape[-2:]))
 
 
-def jigsaw_shuffle(image: torch.Tensor, grid: int = 4) -> torch.Tensor:
-    """Cut into grid x grid tiles and put them back in a random order."""
-    order = torch.randperm(grid * grid).reshape(grid, grid)
-    return _shuffle_tiles(image, grid, order // grid, order % grid)
-
-
-def region_confusion(image: torch.Tensor, grid: int = 7, reach: int = 2) -> torch.Tensor:
+@one_or_batch
+def region_confusion(images: torch.Tensor, grid: int = 7, reach: int = 2) -> torch.Tensor:
     """DCL's region confusion: in each row, tile j moves to the rank of ``j + r``, r uniform in
     [-reach, reach]; then the same along each column. No tile moves more than ``reach``
     places per axis, so local structure survives while global layout is confused."""
-    index = torch.arange(grid, dtype=torch.float32)
-    rows = torch.arange(grid).repeat(grid, 1).T.clone()
-    cols = torch.arange(grid).repeat(grid, 1)
-    for i in range(grid):  # shuffle within each row
-        cols[i] = cols[i][torch.argsort(index + torch.empty(grid).uniform_(-reach, reach))]
-    for j in range(grid):  # then within each column
-        order = torch.argsort(index + torch.empty(grid).uniform_(-reach, reach))
-        rows[:, j], cols[:, j] = rows[order, j], cols[order, j]
-    return _shuffle_tiles(image, grid, rows, cols)
+    batch, device = len(images), images.device
+    index = torch.arange(grid, device=device)
+    rows = index.view(1, grid, 1).expand(batch, grid, grid)
+    cols = index.view(1, 1, grid).expand(batch, grid, grid)
+    jitter = torch.empty(batch, grid, grid, device=device).uniform_(-reach, reach)
+    order = (index.view(1, 1, grid) + jitter).argsort(2)  # within each row
+    rows, cols = rows.gather(2, order), cols.gather(2, order)
+    jitter = torch.empty(batch, grid, grid, device=device).uniform_(-reach, reach)
+    order = (index.view(1, grid, 1) + jitter).argsort(1)  # then within each column
+    rows, cols = rows.gather(1, order), cols.gather(1, order)
+    return _remap(images, _tile_source(rows, cols, *images.shape[-2:]))
 
 
-def saliency_map(image: torch.Tensor) -> torch.Tensor:
-    """Spectral-residual saliency (Hou & Zhang 2007) of a (3, H, W) image: (H, W) in [0, 1]."""
-    gray = image.float().mean(0)
+@one_or_batch
+def saliency_map(images: torch.Tensor) -> torch.Tensor:
+    """Spectral-residual saliency (Hou & Zhang 2007): (B, 3, H, W) -> (B, H, W) in [0, 1]."""
+    gray = images.float().mean(1)
     spectrum = torch.fft.fft2(gray)
     log_amplitude = torch.log(spectrum.abs() + 1e-8)
-    smoothed = torch.nn.functional.avg_pool2d(log_amplitude[None, None], 3, 1, 1,
-                                              count_include_pad=False)[0, 0]
+    smoothed = torch.nn.functional.avg_pool2d(log_amplitude[:, None], 3, 1, 1,
+                                              count_include_pad=False)[:, 0]
     residual = torch.exp(log_amplitude - smoothed) * torch.exp(1j * torch.angle(spectrum))
     saliency = torch.fft.ifft2(residual).abs() ** 2
-    saliency = v2.functional.gaussian_blur(saliency[None], [5, 5], [1.5, 1.5])[0]
-    return saliency / saliency.max().clamp_min(1e-12)
+    saliency = v2.functional.gaussian_blur(saliency[:, None], [5, 5], [1.5, 1.5])[:, 0]
+    return saliency / saliency.flatten(1).amax(1).clamp_min(1e-12)[:, None, None]
+
+
+@one_or_batch
+def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = (0.3, 0.8)
+                ) -> torch.Tensor:
+    """A square crop per image, of a random fraction ``scale`` of its area, centred near the
+    saliency peak (drawn with weight saliency^4: the peak, with some randomness), resized to
+    ``size``: (B, 3, H, W) -> (B, 3, size, size) float."""
+    batch, _, height, width = images.shape
+    weights = saliency_map(images).flatten(1) ** 4
+    centre = torch.multinomial(weights + 1e-12, 1)[:, 0]
+    cy, cx = (centre // width).float(), (centre % width).float()
+    area = torch.empty(batch, device=images.device).uniform_(*scale)
+    side = (area.sqrt() * width).round().clamp(2, min(height, width))
+    top = (cy - side // 2).clamp(min=0).minimum(height - side)
+    left = (cx - side // 2).clamp(min=0).minimum(width - side)
+    boxes = torch.stack([torch.arange(batch, device=images.device, dtype=torch.float32),
+                         left, top, left + side, top + side], 1)  # (B, 5): index, x1 y1 x2 y2
+    crops = roi_align(images.float(), boxes, size, aligned=True)
+    return crops.round().clamp(0, 255).to(torch.uint8) if images.dtype == torch.uint8 else crops
 
 
 class ObjectCrop(v2.Transform):
-    """A random resized crop whose centre is near the saliency peak (not the image centre)."""
+    """:func:`object_crop` as a torchvision transform: where a random resized crop would go."""
 
     def __init__(self, size: int, scale: tuple[float, float] = (0.3, 0.8)) -> None:
         super().__init__()
         self.size, self.scale = size, scale
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        _, height, width = image.shape
-        saliency = saliency_map(image)
-        weights = saliency.flatten() ** 4  # concentrate on the peak, keep some randomness
-        centre = int(torch.multinomial(weights / weights.sum(), 1))
-        cy, cx = divmod(centre, width)
-        side = max(2, round(math.sqrt(float(torch.empty(()).uniform_(*self.scale))) * width))
-        top = min(max(0, cy - side // 2), height - side)
-        left = min(max(0, cx - side // 2), width - side)
-        return v2.functional.resized_crop(image, top, left, side, side, [self.size, self.size],
-                                          antialias=True)
+        return object_crop(image, self.size, self.scale)
 
 
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
                             [0.211, -0.523, 0.312]])
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
+
+
+@one_or_batch
+def rotate_hue(images: torch.Tensor, max_shift: float) -> torch.Tensor:
+    """Rotate each image's hue by a random angle in [-max_shift, max_shift] turns
+    (torchvision's ``hue`` units), as a rotation of the chroma plane in YIQ space: one 3x3
+    matrix per image, a small fraction of the cost of an RGB->HSV->RGB round trip. Luma and
+    grays are unchanged. uint8 in, uint8 out; float images stay in [0, 1]."""
+    angle = 2 * math.pi * torch.empty(len(images)).uniform_(-max_shift, max_shift)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rotation = torch.zeros(len(images), 3, 3)
+    rotation[:, 0, 0] = 1
+    rotation[:, 1, 1], rotation[:, 1, 2], rotation[:, 2, 1], rotation[:, 2, 2] = cos, -sin, sin, cos
+    matrix = (_YIQ_TO_RGB @ rotation @ _RGB_TO_YIQ).to(images.device)  # (B, 3, 3)
+    rotated = (matrix @ images.float().flatten(2)).view(images.shape)
+    if images.dtype == torch.uint8:
+        return rotated.round().clamp(0, 255).to(torch.uint8)
+    return rotated.clamp(0, 1)
 
 
 class RandomHueRotate(v2.Transform):
-    """Rotate hue by a random angle in [-max_shift, max_shift] turns (torchvision's ``hue``
-    units), as a rotation of the chroma plane in YIQ space: one 3x3 matrix per image, so it
-    costs a small fraction of an RGB->HSV->RGB round trip. Luma and grays are unchanged."""
+    """:func:`rotate_hue` as a torchvision transform."""
 
     def __init__(self, max_shift: float) -> None:
         super().__init__()
         self.max_shift = max_shift
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        if self.max_shift == 0:
-            return image
-        angle = 2 * math.pi * float(torch.empty(()).uniform_(-self.max_shift, self.max_shift))
-        cos, sin = math.cos(angle), math.sin(angle)
-        rotation = torch.tensor([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-        matrix = torch.linalg.inv(_RGB_TO_YIQ) @ rotation @ _RGB_TO_YIQ
-        pixels = image.float().reshape(3, -1)
-        rotated = (matrix @ pixels).reshape(image.shape)
-        if image.dtype == torch.uint8:
-            return rotated.round().clamp(0, 255).to(torch.uint8)
-        return rotated.clamp(0, 1)
+        return rotate_hue(image, self.max_shift) if self.max_shift else image
 
 
-def _maybe(fn: Callable[[torch.Tensor], torch.Tensor], p: float) -> v2.Transform:
-    return v2.RandomApply([v2.Lambda(fn)], p=p)
+SECOND_VIEW_ONLY: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "patch_swap": patch_swap, "jigsaw_shuffle": jigsaw_shuffle,
+    "region_confusion": region_confusion}
+BOTH_VIEWS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gamma": random_gamma, "coarse_dropout": coarse_dropout}
+
+
+def check_view_settings(variant: str, jitter: float, hue: float | None) -> float:
+    """Validate SimCLR view arguments; return the hue shift (default 0.2·jitter, at most 0.5)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown view variant {variant!r}: choose one of "
+                         f"{', '.join(VARIANTS)}")
+    if jitter < 0:
+        raise ValueError(f"colour-jitter strength must be >= 0, got {jitter}")
+    hue = min(0.5, 0.2 * jitter) if hue is None else hue
+    if not 0 <= hue <= 0.5:
+        raise ValueError(f"hue shift must be in [0, 0.5], got {hue}")
+    return hue
+
+
+def blur_sigma(size: int) -> tuple[float, float] | None:
+    """SimCLR's blur sigma range [0.1, 2.0] at 224 px, scaled to ``size``; None below 64 px."""
+    return (0.1 * size / 224, 2.0 * size / 224) if size >= 64 else None
+
+
+def blur_kernel(size: int) -> int:
+    """The blur kernel: an odd number of pixels, about 10% of the image side."""
+    return max(3, int(0.1 * size) // 2 * 2 + 1)
 
 
 class SimCLRViews:
@@ -189,20 +281,13 @@ class SimCLRViews:
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
                  hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)
                  ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown view variant {variant!r}: choose one of "
-                             f"{', '.join(VARIANTS)}")
-        if jitter < 0:
-            raise ValueError(f"colour-jitter strength must be >= 0, got {jitter}")
-        hue = min(0.5, 0.2 * jitter) if hue is None else hue
-        if not 0 <= hue <= 0.5:
-            raise ValueError(f"hue shift must be in [0, 0.5], got {hue}")
+        hue = check_view_settings(variant, jitter, hue)
         self.size, self.variant = size, variant
         crop = ObjectCrop(size) if variant == "object_crop" else \
             v2.RandomResizedCrop(size, scale=crop_scale, antialias=True)
-        sigma = (0.1 * size / 224, 2.0 * size / 224)
-        blur = [v2.RandomApply([v2.GaussianBlur(max(3, int(0.1 * size) // 2 * 2 + 1), sigma)],
-                               p=0.5)] if size >= 64 else []
+        sigma = blur_sigma(size)
+        blur = [v2.RandomApply([v2.GaussianBlur(blur_kernel(size), sigma)], p=0.5)] \
+            if sigma else []
         colour = [
             v2.RandomHorizontalFlip(),
             v2.RandomApply([v2.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter),
@@ -211,11 +296,9 @@ class SimCLRViews:
             *blur,
             v2.ToDtype(torch.float32, scale=True),
         ]
-        both = {"gamma": [_maybe(random_gamma, 0.5)],
-                "coarse_dropout": [_maybe(coarse_dropout, 0.5)]}.get(variant, [])
-        second = {"patch_swap": [v2.Lambda(patch_swap)],
-                  "jigsaw_shuffle": [v2.Lambda(jigsaw_shuffle)],
-                  "region_confusion": [v2.Lambda(region_confusion)]}.get(variant, [])
+        both = [v2.RandomApply([v2.Lambda(BOTH_VIEWS[variant])], p=0.5)] \
+            if variant in BOTH_VIEWS else []
+        second = [v2.Lambda(SECOND_VIEW_ONLY[variant])] if variant in SECOND_VIEW_ONLY else []
         standardise = v2.Normalize(MEAN, STD)
         self.first = v2.Compose([crop, *colour, *both, standardise])
         self.second = v2.Compose([crop, *colour, *both, *second, standardise])

@@ -39,3 +39,25 @@ def test_profiles_grow_from_ci_to_gpu():
     assert ci.n_unlabelled < cpu.n_unlabelled <= gpu.n_unlabelled
     assert ci.train_per_class < cpu.train_per_class
     assert gpu.image_size >= cpu.image_size
+
+
+def test_batch_size_and_epochs_per_method_fall_back_to_the_default():
+    cpu = config.profile("cpu")
+    assert cpu.batch_size_for("supervised") == cpu.batch_size["supervised"]
+    assert cpu.batch_size_for("simclr") == cpu.batch_size["default"]
+    assert cpu.epochs_for("jigsaw") == cpu.epochs["default"]
+
+
+def test_default_paths_are_the_checkouts_wherever_jupyter_starts(monkeypatch, tmp_path):
+    monkeypatch.delenv("FGSSL_DATA", raising=False)
+    monkeypatch.delenv("FGSSL_RUNS", raising=False)
+    checkout = tmp_path / "checkout"
+    (checkout / "notebooks").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "fgssl"\n')
+    monkeypatch.chdir(checkout / "notebooks")
+    assert config.data_root() == checkout.resolve() / "data"
+    assert config.runs_root() == checkout.resolve() / "runs"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # outside a checkout (pip install, Colab): the working dir
+    assert config.project_root() == elsewhere.resolve()

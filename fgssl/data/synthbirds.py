@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RENDERER_VERSION = 1  # bump whenever a change alters the pixels; it keys the render cache
+RENDERER_VERSION = 2  # bump whenever a change alters the pixels; it keys the render cache
 
 SPLITS = ("unlabelled", "train", "val", "test")
 _SPLIT_CODES = {name: code for code, name in enumerate(SPLITS)}
@@ -80,6 +80,23 @@ def sibling_of(label: int) -> int:
     return label ^ 1
 
 
+COLOUR_PARTS = ("beak_colour", "crown")  # parts whose options differ in colour alone
+
+
+def differing_part(label: int) -> str:
+    """The part in which species ``label`` and its sibling differ, e.g. ``'crown'``."""
+    return _PAIRS[label // 2][1][0]
+
+
+def part_labels(labels: Iterable[int], part: str) -> np.ndarray:
+    """Which option of ``part`` each species has: (N,) indices into ``PART_CHOICES[part]``
+    (e.g. beak colour 0 dark, 1 yellow, 2 red), to ask what a representation knows of a part."""
+    if part not in PART_CHOICES:
+        raise ValueError(f"unknown part {part!r}: choose one of {', '.join(PARTS)}")
+    return np.array([PART_CHOICES[part].index(SPECIES_PARTS[int(label)][part])
+                     for label in labels], dtype=np.int64)
+
+
 def describe(label: int) -> str:
     """A field-guide line, e.g. ``'01b: cone dark beak, red crown, ...'``."""
     p = SPECIES_PARTS[label]
@@ -98,14 +115,15 @@ _PALETTE = np.array(
      (0.45, 0.35, 0.25), (0.55, 0.65, 0.80), (0.70, 0.60, 0.45)], dtype=np.float32,
 )
 _BEAK_GEOMETRY = {  # length, half-width at the base, downward hook of the tip (body lengths)
-    "cone": (0.10, 0.065, 0.0), "long": (0.22, 0.045, 0.0), "hooked": (0.13, 0.06, 0.07),
+    "cone": (0.09, 0.07, 0.0), "long": (0.28, 0.07, 0.0), "hooked": (0.14, 0.06, 0.08),
 }
-_TAIL_GEOMETRY = {"short": (0.16, 0.0), "long": (0.32, 0.0), "forked": (0.26, 1.0)}
+_TAIL_GEOMETRY = {"short": (0.10, 0.0), "long": (0.34, 0.0), "forked": (0.30, 1.0)}
 
 # --- the shared body plan, in bird coordinates (u forward, v down; body length ~1) ----------
 _HEAD_CENTRE, _HEAD_RADIUS = (0.27, -0.13), 0.15
 _EYE_CENTRE, _EYE_RADIUS, _RING_RADIUS = (0.31, -0.15), 0.03, 0.065
 _BEAK_BASE = (0.39, -0.12)
+_HALF_LENGTH = 0.7  # half the longest bird, beak tip to tail tip (body lengths)
 _KEYPOINTS_UV = {  # where each named part is, for the keypoints (beak and tail vary)
     "crown": (0.25, -0.25), "eye": _EYE_CENTRE, "wing": (-0.12, 0.02), "breast": (0.10, 0.13),
 }
@@ -204,7 +222,10 @@ class SynthBirds:
         scale = per_image(lambda r: r.uniform(0.55, 0.7))[:, 0]  # body length / image width
         angle = per_image(lambda r: np.deg2rad(r.uniform(-15, 15)))[:, 0]
         flip = per_image(lambda r: r.choice((-1.0, 1.0)))[:, 0]
-        centre = per_image(lambda r: 0.5 + r.uniform(-0.09, 0.09, 2))
+        # the whole bird stays in the frame: the horizontal shift shrinks as the bird grows
+        shift = per_image(lambda r: r.uniform(-1.0, 1.0, 2)) * \
+            np.stack([np.maximum(0.0, 0.49 - _HALF_LENGTH * scale), np.full_like(scale, 0.09)], 1)
+        centre = 0.5 + shift
         body_rgb = per_image(lambda r: _hsv_to_rgb(r.uniform(0, 1), r.uniform(0.15, 0.6),
                                                    r.uniform(0.35, 0.85)))
         clutter = [_draw_clutter(r) for r in rngs]
@@ -255,10 +276,10 @@ def _draw_bird(pixels: np.ndarray, u: np.ndarray, v: np.ndarray, pixel: np.ndarr
     table = _PartTable(species)
     dark_body = body_rgb * 0.6
 
-    # tail: an ellipse behind the body, optionally forked by a notch at its end
+    # tail: an ellipse behind the body; a forked tail is wider, with a deep notch at its end
     tail_len, forked = table.tail_length[owner], table.forked[owner]
-    tail = _ellipse_sdf(u, v, -0.33 - tail_len / 2, 0.0, tail_len / 2 + 0.04, 0.075)
-    notch = _ellipse_sdf(u, v, -0.35 - tail_len, 0.0, 0.11, 0.05)
+    tail = _ellipse_sdf(u, v, -0.33 - tail_len / 2, 0.0, tail_len / 2 + 0.04, 0.075 + 0.06 * forked)
+    notch = _ellipse_sdf(u, v, -0.35 - tail_len, 0.0, 0.22, 0.09)
     tail_alpha = _coverage(np.where(forked, np.maximum(tail, -notch), tail), pixel)
     _paint(pixels, tail_alpha, dark_body, owner)
 

@@ -10,7 +10,7 @@ mode (BatchNorm uses, and does not update, its running statistics), turns gradie
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -61,3 +61,14 @@ def extract_features(backbone: nn.Module, data: Dataset, batch_size: int = 256,
                             .cpu())
             labels.append(targets)
     return torch.cat(features).numpy(), torch.cat(labels).numpy()
+
+
+def view_features(backbone: nn.Module, images: torch.Tensor,
+                  views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frozen features of two augmented views of each image of a (B, 3, H, W) uint8 batch:
+    two (B, D) tensors, row i of each from image i (what alignment and uniformity measure).
+    ``views`` makes the two standardised views, e.g. a ``BatchSimCLRViews``."""
+    view_1, view_2 = views(images)
+    with frozen(backbone), torch.no_grad():
+        return backbone(view_1), backbone(view_2)

@@ -7,6 +7,9 @@ pretext modules it needs. :func:`~fgssl.train.fit` owns the loop; a method only 
 - ``training_step(inputs, labels)``: the loss (a scalar tensor) and a dict of numbers to log;
 - ``optimizers(lr, weight_decay)``: its optimizer(s);
 - ``config()``: the JSON-able arguments that rebuild it (stored in every checkpoint).
+
+``history`` holds one record per trained epoch (loss, logs, kNN monitor), filled by ``fit``
+and restored with a checkpoint.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Method(nn.Module):
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
+        self.history: list[dict[str, float]] = []
 
     def views(self, images: torch.Tensor) -> Inputs:
         raise NotImplementedError

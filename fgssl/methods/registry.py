@@ -59,8 +59,14 @@ def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
     state = load_checkpoint(path / CHECKPOINT if path.is_dir() else path)
     if state.get("method") not in METHODS:
         raise ValueError(f"{path} is not a checkpoint of one of {', '.join(METHODS)}")
-    method = METHODS[state["method"]](**state["config"])
-    method.load_state_dict(state["model"])
+    try:
+        method = METHODS[state["method"]](**state["config"])
+        method.load_state_dict(state["model"])
+    except (TypeError, RuntimeError) as error:  # unknown arguments, weights of another shape
+        raise ValueError(f"{path} was saved by another version of fgssl's {state['method']} and "
+                         "does not fit this one: delete it to train again, or use another --out"
+                         ) from error
+    method.history = state["history"]
     return method
 
 
@@ -91,13 +97,16 @@ def training_data(name: str, data: str, prof: Profile, root: str | None, labels:
 
 
 def default_out(name: str, prof: Profile, data: str, labels: float = 1.0, seed: int = 0,
-                **options: Any) -> Path:
-    """``runs/<profile>/<data>/<method>[-variant][-option=value...][-labels=f]-seed<s>``."""
+                epochs: int | None = None, **options: Any) -> Path:
+    """``runs/<profile>/<data>/<method>[-variant][-option=value...][-labels=f][-epochs=n]
+    -seed<s>``; ``epochs`` is named only when it is not the profile's."""
     extras = dict(options)
     head = f"{name}-{extras.pop('variant', 'standard')}" if name == "simclr" else name
     tag = "-".join([head, *(f"{k}={v}" for k, v in sorted(extras.items()))])
     if labels < 1.0:
         tag += f"-labels={labels:g}"
+    if epochs is not None and epochs != prof.epochs_for(name):
+        tag += f"-epochs={epochs}"
     return runs_root() / prof.name / data / f"{tag}-seed{seed}"
 
 
@@ -122,7 +131,7 @@ def load_or_train(name: str, profile: str | Profile | None = None, data: str = "
                   epochs: int | None = None, progress: bool = True, **options: Any) -> Method:
     """A trained method: loaded when a finished run exists, else trained (or resumed)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    out = default_out(name, prof, data, labels, seed, **options)
+    out = default_out(name, prof, data, labels, seed, epochs, **options)
     if (out / CHECKPOINT).is_file() and \
             load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs_for(name)):
         return method_from_checkpoint(out)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import v2
+from torch import nn
 
-from fgssl.methods.base import Method, per_sample
+from fgssl.methods.base import Method
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier
-from fgssl.transforms import normalise
+from fgssl.transforms import MEAN, STD
 
 
 class Supervised(Method):
@@ -30,16 +31,17 @@ class Supervised(Method):
         self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
                           "image_size": image_size}
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)
-        self.augment = v2.Compose([
-            v2.RandomResizedCrop(image_size, scale=(0.6, 1.0), antialias=True),
-            v2.RandomHorizontalFlip(), normalise(),
-        ])
+        self.augment = nn.Sequential(  # per image, for the whole batch at once
+            K.RandomResizedCrop((image_size, image_size), scale=(0.6, 1.0)),
+            K.RandomHorizontalFlip(),
+            K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
+        )
 
     def config(self) -> dict[str, Any]:
         return dict(self.arguments)
 
     def views(self, images: torch.Tensor) -> torch.Tensor:
-        return per_sample(self.augment, images)
+        return self.augment(images.float() / 255)  # (B, 3, H, W) uint8 -> float
 
     def training_step(self, inputs: torch.Tensor, labels: torch.Tensor
                       ) -> tuple[torch.Tensor, dict[str, float]]:

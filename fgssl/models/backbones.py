@@ -1,8 +1,12 @@
 """Backbones: images (B, 3, H, W) in, feature vectors (B, D) out; ``feature_dim`` says D.
 
-- ``small_cnn``: four 3x3 conv layers (0.39M parameters, 10.8M multiply-adds at 32 px), a
-  stride-2 first layer; fast enough on a laptop CPU for the ``cpu`` profile's SimCLR (on 2
-  cores, a SimCLR step on 64 images at 32 px ran at 756 images/s, a ResNet-18's at 23).
+- ``small_cnn``: four 3x3 conv layers (0.22M parameters, 8.1M multiply-adds at 32 px), fast
+  enough on a laptop CPU for the ``cpu`` profile's SimCLR: on this kit's 2-core test machine,
+  SimCLR at 32 px (batched views and training step, batch 256) ran at about 690 images/s; a
+  ResNet-18 step with the small-image stem at 23 images/s. Only the first layer downsamples
+  before the second: keeping 16x16 maps there is what lets it tell tails and beaks apart
+  (supervised on SynthBirds, ``cpu`` profile: 88.6% against 83.7% for 32-64-128-256 channels
+  with strides 2-2-1-2, one seed).
 - ``resnet18`` / ``resnet50`` (He et al. 2016, torchvision) with the classifier removed. For
   small images (< 96 px) the stem switches to a 3x3 stride-1 convolution without max-pooling,
   as SimCLR does for CIFAR (Chen et al. 2020, appendix B.9), so a 32-px image is not reduced
@@ -14,7 +18,7 @@ Example::
 
     >>> net = build_backbone("small_cnn")
     >>> net(torch.zeros(2, 3, 32, 32)).shape
-    torch.Size([2, 256])
+    torch.Size([2, 192])
 """
 
 from __future__ import annotations
@@ -36,10 +40,10 @@ def _conv_bn_relu(in_channels: int, out_channels: int, stride: int) -> nn.Sequen
 
 
 class SmallCNN(nn.Module):
-    """Conv-BN-ReLU layers (widths 32-64-128-256, strides 2-2-1-2), global average pooling."""
+    """Conv-BN-ReLU layers (widths 24-48-96-192, strides 2-1-2-2), global average pooling."""
 
-    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256),
-                 strides: tuple[int, ...] = (2, 2, 1, 2)) -> None:
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192),
+                 strides: tuple[int, ...] = (2, 1, 2, 2)) -> None:
         super().__init__()
         layers, channels = [], 3
         for width, stride in zip(widths, strides, strict=True):

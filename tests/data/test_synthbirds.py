@@ -113,3 +113,28 @@ def test_sibling_images_differ_only_near_the_differing_part():
 def test_describe_names_every_part():
     text = sb.describe(1)
     assert text.startswith("01b:") and "red crown" in text
+
+
+def test_differing_part_names_the_sibling_difference():
+    for label in range(sb.NUM_CLASSES):
+        part = sb.differing_part(label)
+        assert part == sb.differing_part(sb.sibling_of(label))
+        assert sb.SPECIES_PARTS[label][part] != sb.SPECIES_PARTS[sb.sibling_of(label)][part]
+    assert {sb.differing_part(2 * p) for p in range(12)} & set(sb.COLOUR_PARTS) == \
+        set(sb.COLOUR_PARTS)
+
+
+def test_beak_and_tail_stay_in_the_frame():
+    """The parts at the bird's ends decide some species: they must not be cut off."""
+    boxes = sb.SynthBirds().render("train", range(400), 64).boxes
+    touching = (boxes[:, 0] == 0) | (boxes[:, 2] == 64)
+    assert touching.mean() < 0.03
+
+
+def test_part_labels_index_each_species_part_option():
+    labels = np.arange(sb.NUM_CLASSES)
+    beak = sb.part_labels(labels, "beak_colour")
+    assert [sb.PART_CHOICES["beak_colour"][i] for i in beak] == \
+        [sb.SPECIES_PARTS[label]["beak_colour"] for label in labels]
+    with pytest.raises(ValueError, match="unknown part 'wings'"):
+        sb.part_labels(labels, "wings")

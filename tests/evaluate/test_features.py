@@ -44,3 +44,19 @@ def test_frozen_asserts_eval_mode_and_no_gradients():
     backbone.eval()
     with pytest.raises(AssertionError, match="require gradients"):
         assert_frozen(backbone)
+
+
+def test_view_features_pair_rows_by_image_and_change_nothing():
+    from fgssl.evaluate.features import view_features
+    from fgssl.gpu_augment import BatchSimCLRViews
+
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn").train()
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8)
+    first, second = view_features(backbone, images, BatchSimCLRViews(16))
+    assert first.shape == second.shape == (6, backbone.feature_dim)
+    assert not first.requires_grad and not torch.equal(first, second)
+    for name, tensor in before.items():
+        assert torch.equal(tensor, backbone.state_dict()[name]), name
+    assert backbone.training

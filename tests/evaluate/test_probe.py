@@ -49,3 +49,16 @@ def test_linear_probe_selects_regularisation_on_val_only():
                              c_grid=(1e-4, 1.0))
     assert probe.C == 1.0  # 1e-4 underfits: val says so
     assert probe.val_top1 == pytest.approx((probe.predict(features[val]) == labels[val]).mean())
+
+
+def test_probe_accuracy_finds_what_the_features_encode_and_not_what_they_do_not():
+    from fgssl.evaluate.probe import probe_accuracy
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 6))
+    encoded = (features[:, 0] > 0).astype(int)  # a property the features carry
+    absent = rng.integers(0, 2, 400)            # one they do not
+    assert probe_accuracy(features[::2], encoded[::2], features[1::2], encoded[1::2]) > 0.95
+    assert 0.4 < probe_accuracy(features[::2], absent[::2], features[1::2], absent[1::2]) < 0.6
+    with pytest.raises(ValueError, match="two distinct values"):
+        probe_accuracy(features, np.zeros(400), features, np.zeros(400))

@@ -5,6 +5,7 @@ from fgssl.config import profile, runs_root
 from fgssl.methods.registry import (
     backbone_for,
     build_method,
+    default_out,
     load_or_train,
     method_from_checkpoint,
 )
@@ -51,3 +52,34 @@ def test_a_label_budget_is_repeated_to_a_full_epoch():
     assert sorted(labels) == sorted(list(range(24)) * 2)
     pool = training_data("simclr", "synthbirds", prof, None, 0.25, seed=0)
     assert len(pool) == prof.n_unlabelled  # SSL ignores the budget
+
+
+def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own_run():
+    trained = load_or_train("simclr", "ci", epochs=2, progress=False)
+    assert [r["epoch"] for r in trained.history] == [1, 2]
+    run = runs_root() / "ci" / "synthbirds" / "simclr-standard-epochs=2-seed0"
+    assert method_from_checkpoint(run).history == trained.history
+    assert default_out("simclr", profile("ci"), "synthbirds", epochs=1).name == \
+        "simclr-standard-seed0"  # the profile's own schedule keeps the plain name
+
+
+def test_a_checkpoint_from_another_architecture_is_a_clear_error(tmp_path):
+    from fgssl.train import CHECKPOINT
+    from fgssl.utils import atomic_save, load_checkpoint
+
+    trained = load_or_train("simclr", "ci", epochs=1, progress=False)
+    run = runs_root() / "ci" / "synthbirds" / "simclr-standard-seed0"
+    state = load_checkpoint(run / CHECKPOINT)
+    state["model"]["backbone.features.0.0.weight"] = torch.zeros(7, 3, 3, 3)
+    atomic_save(state, tmp_path / CHECKPOINT)
+    with pytest.raises(ValueError, match="another version of fgssl's simclr"):
+        method_from_checkpoint(tmp_path)
+    assert trained.history
+
+
+def test_load_or_train_is_exported_at_the_top_level():
+    import fgssl
+
+    assert fgssl.load_or_train is load_or_train
+    with pytest.raises(AttributeError, match="no attribute 'train_everything'"):
+        fgssl.train_everything  # noqa: B018

@@ -5,7 +5,7 @@ from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier, ProjectionHead
 
 
-@pytest.mark.parametrize("name, size, dim", [("small_cnn", 32, 256), ("resnet18", 32, 512),
+@pytest.mark.parametrize("name, size, dim", [("small_cnn", 32, 192), ("resnet18", 32, 512),
                                              ("resnet18", 96, 512), ("resnet50", 32, 2048)])
 def test_backbones_map_images_to_their_feature_dim(name, size, dim):
     net = build_backbone(name, size).eval()
