@@ -1,0 +1,170 @@
+"""Jigsaw puzzles (Noroozi & Favaro 2016): the permutation set and the puzzle maker.
+
+The pretext task shows a network the n x n tiles of an image in one of K fixed orders and asks
+which order it was. Which K orders matters: "the permutation set controls the ambiguity of the
+task" — two orders that differ in only a couple of tiles are nearly impossible to tell apart,
+and the network learns little from them. Noroozi & Favaro (Alg. 1) choose the set greedily:
+each new permutation is the one *farthest* (in Hamming distance, the number of tiles in a
+different place) from those chosen so far. The study we start from claimed this and did not
+do it (SEED_NOTES.md, bug 10); here the choice maximises the minimum distance, ties going to
+the larger total distance, then to the seeded random generator.
+
+Example::
+
+    >>> chosen = permutation_set(100, grid=3, seed=0, cache_dir=None)
+    >>> chosen.permutations.shape, chosen.min_distance >= 6
+    ((100, 9), True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fgssl.config import runs_root
+
+SELECTIONS = ("max_min_hamming", "random")
+CANDIDATE_POOL = 100_000  # permutations sampled when there are too many to list (> 9 tiles)
+
+
+def hamming(candidates: np.ndarray, permutation: np.ndarray) -> np.ndarray:
+    """Hamming distance of each row of ``candidates`` (N, T) to one ``permutation`` (T,): (N,)."""
+    return (candidates != permutation).sum(axis=1)
+
+
+def _candidates(tiles: int, rng: np.random.Generator) -> np.ndarray:
+    """Every permutation of ``tiles`` (up to 9 tiles: 362,880), else a seeded random sample."""
+    if tiles <= 9:
+        return np.array(list(itertools.permutations(range(tiles))), dtype=np.int8)
+    sample = np.argsort(rng.random((CANDIDATE_POOL, tiles)), axis=1).astype(np.int8)
+    return np.unique(sample, axis=0)
+
+
+def max_min_hamming(count: int, tiles: int, rng: np.random.Generator) -> np.ndarray:
+    """Noroozi & Favaro's greedy selection: (count, tiles) permutations, each new one the
+    candidate whose smallest distance to those already chosen is largest."""
+    candidates = _candidates(tiles, rng)
+    if count > len(candidates):
+        raise ValueError(f"{tiles} tiles have only {len(candidates)} permutations to choose "
+                         f"from, fewer than {count}: ask for fewer permutations")
+    chosen = [int(rng.integers(len(candidates)))]
+    nearest = hamming(candidates, candidates[chosen[0]])  # (N,) distance to the chosen set
+    total = nearest.astype(np.int64)                      # (N,) summed distance to it
+    for _ in range(count - 1):
+        best = np.flatnonzero(nearest == nearest.max())
+        best = best[total[best] == total[best].max()]
+        pick = int(rng.choice(best))
+        chosen.append(pick)
+        distance = hamming(candidates, candidates[pick])
+        np.minimum(nearest, distance, out=nearest)
+        total += distance
+    return candidates[chosen].astype(np.int64)
+
+
+def random_permutations(count: int, tiles: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` distinct permutations drawn at random (the baseline the greedy set beats)."""
+    if count > math.factorial(tiles):
+        raise ValueError(f"{tiles} tiles have only {math.factorial(tiles)} permutations, "
+                         f"fewer than {count}: ask for fewer permutations")
+    found: dict[tuple[int, ...], None] = {}
+    while len(found) < count:
+        found.setdefault(tuple(rng.permutation(tiles).tolist()), None)
+    return np.array(list(found), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PermutationSet:
+    """K permutations of a grid's tiles, (K, grid * grid), and how far apart they are."""
+
+    permutations: np.ndarray
+    grid: int
+    selection: str
+    seed: int
+
+    @property
+    def pairwise(self) -> np.ndarray:
+        """Hamming distances between distinct members, (K * (K - 1) / 2,)."""
+        p = self.permutations
+        distances = (p[:, None, :] != p[None, :, :]).sum(axis=2)
+        return distances[np.triu_indices(len(p), k=1)]
+
+    @property
+    def min_distance(self) -> int:
+        return int(self.pairwise.min())
+
+    @property
+    def mean_distance(self) -> float:
+        return float(self.pairwise.mean())
+
+    def report(self) -> dict[str, float | int | str]:
+        """Size, grid, selection, and the minimum and mean pairwise Hamming distance."""
+        return {"permutations": len(self.permutations), "grid": self.grid,
+                "selection": self.selection, "seed": self.seed,
+                "min_hamming": self.min_distance, "mean_hamming": round(self.mean_distance, 3)}
+
+
+def permutation_set(count: int = 100, grid: int = 3, seed: int = 0,
+                    selection: str = "max_min_hamming",
+                    cache_dir: str | os.PathLike[str] | None = "default") -> PermutationSet:
+    """The ``count`` permutations of a ``grid`` x ``grid`` puzzle, chosen by ``selection``
+    (one of :data:`SELECTIONS`), seeded. Cached as ``.npy`` in ``cache_dir`` (default
+    ``runs/jigsaw/``; ``None``: no cache): choosing 1,000 of 9! takes seconds, loading none."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}: choose one of {', '.join(SELECTIONS)}")
+    if not 2 <= grid <= 4:
+        raise ValueError(f"the grid must be 2 to 4 tiles a side, got {grid}")
+    if count < 2:
+        raise ValueError(f"a permutation set needs at least 2 permutations, got {count}")
+    folder = runs_root() / "jigsaw" if cache_dir == "default" else cache_dir
+    path = Path(folder) / f"{selection}_grid{grid}_k{count}_seed{seed}.npy" if folder else None
+    if path is not None and path.is_file():
+        return PermutationSet(np.load(path), grid, selection, seed)
+    choose = max_min_hamming if selection == "max_min_hamming" else random_permutations
+    permutations = choose(count, grid * grid, np.random.default_rng(seed))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp.npy")
+        np.save(temporary, permutations)
+        os.replace(temporary, path)
+    return PermutationSet(permutations, grid, selection, seed)
+
+
+def cut_tiles(images: torch.Tensor, grid: int = 3, tile: int | None = None,
+              jitter: bool = True) -> torch.Tensor:
+    """Cut each (C, H, W) image of a (B, C, H, W) batch into grid x grid tiles: (B, grid²,
+    C, tile, tile), row by row. Cells are ``min(H, W) // grid`` pixels (integer division: the
+    leftover border is never used); a tile smaller than its cell is cropped at a random place
+    inside it (``jitter``, one draw per image and cell), so neighbouring tiles keep a gap and
+    their edges cannot simply be matched (Noroozi & Favaro: 64-px tiles in 75-px cells)."""
+    batch, _, height, width = images.shape
+    cell = min(height, width) // grid
+    tile = tile or cell
+    if not 0 < tile <= cell:
+        raise ValueError(f"a tile must be 1 to {cell} px for a {grid}x{grid} grid of "
+                         f"{height}x{width} images, got {tile}")
+    span = torch.arange(tile, device=images.device)
+    which = torch.arange(batch, device=images.device)[:, None, None]
+    tiles = []
+    for row in range(grid):
+        for col in range(grid):
+            offsets = torch.randint(0, cell - tile + 1, (2, batch, 1), device=images.device) \
+                if jitter else torch.zeros(2, batch, 1, dtype=torch.long, device=images.device)
+            ys = row * cell + offsets[0] + span  # (B, tile)
+            xs = col * cell + offsets[1] + span
+            tiles.append(images.permute(0, 2, 3, 1)[which, ys[:, :, None], xs[:, None, :]])
+    return torch.stack(tiles, 1).permute(0, 1, 4, 2, 3)  # (B, T, C, tile, tile)
+
+
+def shuffle_tiles(tiles: torch.Tensor, permutations: torch.Tensor, labels: torch.Tensor
+                  ) -> torch.Tensor:
+    """Put each puzzle's tiles in the order of its permutation: position i of puzzle b shows
+    tile ``permutations[labels[b], i]``. tiles (B, T, ...), permutations (K, T), labels (B,)."""
+    order = permutations.to(tiles.device)[labels]  # (B, T)
+    index = order.view(*order.shape, *[1] * (tiles.ndim - 2)).expand_as(tiles)
+    return tiles.gather(1, index)
