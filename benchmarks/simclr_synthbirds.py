@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -30,18 +29,13 @@ from torch import nn
 
 from fgssl.config import profile as get_profile
 from fgssl.data.synthbirds import NUM_CLASSES
+from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.base import Method
 from fgssl.methods.registry import backbone_for, pretrain
 from fgssl.transforms import VARIANTS
 
 STAGES = ("random", "supervised", "simclr", "low", "variants")
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    return {"mean": round(statistics.mean(values), 4),
-            "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-            "n": len(values), "values": [round(v, 4) for v in values]}
 
 
 def main() -> None:
@@ -75,22 +69,22 @@ def main() -> None:
 
     if "random" in stages:
         backbones = [backbone_for("random", prof, seed)[1] for seed in range(args.seeds)]
-        result["random"] = {p: summary([probe(b, protocol=p) for b in backbones])
+        result["random"] = {p: summarise([probe(b, protocol=p) for b in backbones])
                             for p in ("linear", "knn")}
     if "supervised" in stages:
         runs = [train("supervised", seed) for seed in range(args.seeds)]
         result["supervised"] = {
-            **{p: summary([probe(m.backbone, protocol=p) for m, _, _ in runs])
+            **{p: summarise([probe(m.backbone, protocol=p) for m, _, _ in runs])
                for p in ("linear", "knn")},
-            "train_seconds": summary([s for _, s, _ in runs])}
+            "train_seconds": summarise([s for _, s, _ in runs])}
     simclr_runs = []
     if "simclr" in stages or "low" in stages:
         simclr_runs = [train("simclr", seed) for seed in range(args.seeds)]
     if "simclr" in stages:
         result["simclr"] = {
-            **{p: summary([probe(m.backbone, protocol=p) for m, _, _ in simclr_runs])
+            **{p: summarise([probe(m.backbone, protocol=p) for m, _, _ in simclr_runs])
                for p in ("linear", "knn")},
-            "pretrain_seconds": summary([s for _, s, _ in simclr_runs]),
+            "pretrain_seconds": summarise([s for _, s, _ in simclr_runs]),
             "epochs": prof.epochs_for("simclr"),
             "knn_by_epoch": [round(r["knn_top1"], 4) for r in simclr_runs[0][2]]}
     if "low" in stages:
@@ -98,7 +92,7 @@ def main() -> None:
         ssl = [probe(simclr_runs[s % len(simclr_runs)][0].backbone, low, s) for s in seeds]
         scratch = [probe(train("supervised", s, low)[0].backbone, low, s) for s in seeds]
         result["low_label"] = {"per_class": args.per_class, "labels": low,
-                               "simclr_linear": summary(ssl), "supervised": summary(scratch)}
+                               "simclr_linear": summarise(ssl), "supervised": summarise(scratch)}
     if "variants" in stages:  # seed 0 of each, beside seed 0 of the standard views
         table = {}
         if simclr_runs:

@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="continue from the checkpoint in --out")
     pretrain_parser.add_argument("--variant", choices=VARIANTS, default="standard",
                           help="SimCLR's view variant")
+    pretrain_parser.add_argument("--permutations", type=_positive,
+                          help="Jigsaw: the size of the permutation set (default 100)")
+    pretrain_parser.add_argument("--grid", type=int, choices=(2, 3, 4),
+                          help="Jigsaw: tiles per side (default 3)")
     pretrain_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="supervised: the fraction of train labels to use (repeated "
                                "so that an epoch has as many steps as at 100%%)")
@@ -151,6 +155,11 @@ def _data(args: argparse.Namespace) -> None:
 def _pretrain(args: argparse.Namespace) -> None:
     prof = get_profile(args.profile)
     options = {"variant": args.variant} if args.method == "simclr" else {}
+    if args.method == "jigsaw":
+        options = {k: v for k, v in (("permutations", args.permutations), ("grid", args.grid))
+                   if v is not None}
+    elif args.permutations or args.grid:
+        raise ValueError("--permutations and --grid are Jigsaw's options")
     out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
                                   args.epochs, **options)
     if (out / "checkpoint.pt").exists() and not args.resume:

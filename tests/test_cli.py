@@ -105,3 +105,15 @@ def test_evaluate_random_and_a_missing_checkpoint(tmp_path, capsys):
     assert "random on synthbirds, linear probe with 192 labels" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "none"), "--data", "synthbirds"]) == 1
     assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_pretrain_jigsaw_with_its_options(tmp_path, capsys):
+    out = tmp_path / "jigsaw"
+    assert main(["pretrain", "jigsaw", "--data", "synthbirds", "--epochs", "1",
+                 "--permutations", "12", "--grid", "2", "--out", str(out)]) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert history["config"]["permutations"] == 12 and history["config"]["grid"] == 2
+    assert "pretext_accuracy" in history["history"][0]
+    assert main(["pretrain", "simclr", "--data", "synthbirds", "--grid", "2",
+                 "--out", str(tmp_path / "s")]) == 1
+    assert "--permutations and --grid are Jigsaw's options" in capsys.readouterr().err

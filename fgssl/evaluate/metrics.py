@@ -17,7 +17,9 @@ Example::
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -68,3 +70,13 @@ def uniformity(z: torch.Tensor, t: float = 2.0) -> float:
     normalised (N, D) embeddings. Lower: the embeddings spread over the sphere."""
     z = F.normalize(z.float(), dim=1)
     return float(torch.pdist(z).pow(2).mul(-t).exp().mean().log())
+
+
+def summarise(values: Sequence[float], digits: int = 4) -> dict[str, Any]:
+    """Mean, sample standard deviation (0 for one value), count and the values themselves:
+    how every repeated measurement is reported."""
+    if not values:
+        raise ValueError("nothing to summarise: no values")
+    return {"mean": round(statistics.mean(values), digits),
+            "std": round(statistics.stdev(values), digits) if len(values) > 1 else 0.0,
+            "n": len(values), "values": [round(v, digits) for v in values]}

@@ -26,14 +26,16 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset
 from fgssl.methods.base import Method
+from fgssl.methods.jigsaw import Jigsaw
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
 from fgssl.models.backbones import build_backbone
 from fgssl.train import CHECKPOINT, KNNMonitor, fit
 from fgssl.utils import load_checkpoint
 
-METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "supervised": Supervised}
-SSL_METHODS = ("simclr",)
+METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw,
+                                     "supervised": Supervised}
+SSL_METHODS = ("simclr", "jigsaw")
 
 
 def method_names() -> list[str]:

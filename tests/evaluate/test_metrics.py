@@ -42,3 +42,12 @@ def test_alignment_and_uniformity_match_their_definitions():
     assert alignment(z1, z1) == pytest.approx(0.0, abs=1e-6)
     collapsed = torch.ones(12, 5)
     assert uniformity(collapsed) == pytest.approx(0.0, abs=1e-6)  # everything in one point
+
+
+def test_summarise_reports_mean_sample_std_and_values():
+    from fgssl.evaluate.metrics import summarise
+
+    assert summarise([0.2, 0.4]) == {"mean": 0.3, "std": 0.1414, "n": 2, "values": [0.2, 0.4]}
+    assert summarise([0.5])["std"] == 0.0
+    with pytest.raises(ValueError, match="no values"):
+        summarise([])
