@@ -3,8 +3,9 @@
 For each pretraining seed: Jigsaw (the profile's backbone, epochs and unlabelled pool; 100
 permutations of a 3x3 grid unless told otherwise) is trained and timed; its pretext accuracy is
 measured on the last training epoch and on puzzles made from the val images (eval mode,
-seeded); its backbone is judged by the linear probe and kNN next to a random-init backbone of
-the same seed (same splits, probe tuned on val, test read once).
+seeded), overall and by the permutation's Hamming distance from the identity; its backbone is
+judged by the linear probe and kNN next to a random-init backbone of the same seed (same
+splits, probe tuned on val, test read once).
 
 Usage::
 
@@ -46,6 +47,7 @@ def main() -> None:
     runs: dict[str, list[float]] = {key: [] for key in (
         "pretrain_seconds", "pretext_train", "pretext_val", "linear", "knn",
         "random_linear", "random_knn")}
+    by_hamming: list[dict[int, float]] = []  # per seed: val pretext accuracy by distance
     for seed in range(args.seeds):
         start = time.perf_counter()
         method, history = pretrain("jigsaw", prof, seed=seed, out=args.out / f"jigsaw-seed{seed}",
@@ -53,7 +55,9 @@ def main() -> None:
                                    permutations=args.permutations, grid=args.grid)
         runs["pretrain_seconds"].append(time.perf_counter() - start)
         runs["pretext_train"].append(history[-1]["pretext_accuracy"])
-        runs["pretext_val"].append(method.pretext_accuracy(val_images))
+        scores = method.pretext_scores(val_images)
+        runs["pretext_val"].append(scores["accuracy"])
+        by_hamming.append(scores["by_hamming"])
         random_backbone = backbone_for("random", prof, seed)[1]
         for protocol in ("linear", "knn"):
             runs[protocol].append(
@@ -65,6 +69,9 @@ def main() -> None:
         "profile": prof.name, "image_size": prof.image_size, "backbone": prof.backbone,
         "epochs": prof.epochs_for("jigsaw"), "permutation_set": chosen.report(),
         "chance": 1 / args.permutations, **{key: summarise(values) for key, values in runs.items()}}
+    result["pretext_val_by_hamming"] = {
+        distance: summarise([scores[distance] for scores in by_hamming if distance in scores])
+        for distance in sorted({d for scores in by_hamming for d in scores})}
     result["linear_gain_over_random"] = round(result["linear"]["mean"]
                                               - result["random_linear"]["mean"], 4)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -235,16 +235,22 @@ class Jigsaw(Method):
         return loss, {"pretext_accuracy": accuracy}
 
     @torch.no_grad()
-    def pretext_accuracy(self, images: torch.Tensor, seed: int = 0) -> float:
+    def pretext_scores(self, images: torch.Tensor, seed: int = 0) -> dict[str, Any]:
         """How often the permutation of fresh puzzles (seeded) made from a (B, 3, H, W) uint8
-        batch is named correctly, in eval mode (a pretext score on held-out images)."""
+        batch is named correctly, in eval mode: ``accuracy`` overall and ``by_hamming``, per
+        Hamming distance of the permutation from the identity (how scrambled the puzzle is)."""
         state = torch.get_rng_state()
         torch.manual_seed(seed)
         was_training = self.training
         self.eval()
         try:
             puzzles, labels = self.views(images)
-            return float((self.logits(puzzles).argmax(1) == labels).float().mean())
+            correct = (self.logits(puzzles).argmax(1) == labels).float()
         finally:
             self.train(was_training)
             torch.set_rng_state(state)
+        identity = torch.arange(self.permutation_table.shape[1], device=labels.device)
+        distance = (self.permutation_table[labels] != identity).sum(1)
+        return {"accuracy": float(correct.mean()),
+                "by_hamming": {int(d): float(correct[distance == d].mean())
+                               for d in distance.unique()}}

@@ -139,5 +139,8 @@ def test_a_short_run_solves_puzzles_above_chance():
     held_out = torch.stack([item[0] for item in catalog.dataset("synthbirds", "val",
                                                                 profile="ci")])
     assert history[-1]["pretext_accuracy"] > 0.3  # chance: 1/8
-    assert method.pretext_accuracy(held_out) > 0.3
-    assert method.pretext_accuracy(held_out) == method.pretext_accuracy(held_out)  # seeded
+    scores = method.pretext_scores(held_out)
+    assert scores["accuracy"] > 0.3
+    assert scores == method.pretext_scores(held_out)  # seeded
+    assert set(scores["by_hamming"]) <= {0, 2, 3, 4}  # 2x2 grid: distances from the identity
+    assert all(0 <= value <= 1 for value in scores["by_hamming"].values())
