@@ -182,8 +182,9 @@ class Jigsaw(Method):
     order, and an MLP names the permutation among K. What gets evaluated is the backbone.
 
     Views: a random grayscale (p = 0.3, against chromatic-aberration shortcuts), tiles of 85%
-    of their cell cut at a random place inside it (no edge matching), each tile standardised
-    on its own (no low-level colour statistics), shuffled by a random member of the set.
+    of their cell cut at a random place inside it (a gap against matching edges; at 32 px that
+    is only 1-2 px), each tile standardised on its own (against matching low-level colour
+    statistics), shuffled by a random member of the set.
     """
 
     name = "jigsaw"
