@@ -1,5 +1,5 @@
-"""Keep committed notebooks clean: outputs stripped, except the reference outputs of cells
-marked ``# NBVAL_CHECK_OUTPUT`` (nbval compares those with a fresh run).
+"""Keep committed notebooks clean: every output stripped (a notebook's checks are ``assert``s,
+which nbval runs).
 
 Usage::
 
@@ -17,24 +17,16 @@ from pathlib import Path
 
 import nbformat
 
-MARKER = "# NBVAL_CHECK_OUTPUT"
-
-
-def is_checked(cell: nbformat.NotebookNode) -> bool:
-    """True for a code cell whose output nbval compares (marker line or tag)."""
-    lines = [line.strip() for line in cell.source.splitlines()]
-    return MARKER in lines or "nbval-check-output" in cell.get("metadata", {}).get("tags", [])
-
 
 def strip(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts, except those of checked cells, and run metadata."""
+    """Drop every output, execution count and run metadata: what a notebook checks, it checks
+    with ``assert``s, which nbval runs."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
-        if not is_checked(cell):  # nbval wants a checked cell's count: it marks it as run
-            cell.execution_count = None
-            cell.outputs = []
+        cell.execution_count = None
+        cell.outputs = []
     notebook.metadata.pop("widgets", None)
     return notebook
 
