@@ -55,9 +55,9 @@ def main() -> None:
                                    permutations=args.permutations, grid=args.grid)
         runs["pretrain_seconds"].append(time.perf_counter() - start)
         runs["pretext_train"].append(history[-1]["pretext_accuracy"])
-        scores = method.pretext_scores(val_images)
-        runs["pretext_val"].append(scores["accuracy"])
-        by_hamming.append(scores["by_hamming"])
+        scores = method.pretext_metrics(val_images)
+        runs["pretext_val"].append(scores["pretext_accuracy"])
+        by_hamming.append(scores["pretext_accuracy_by_hamming"])
         random_backbone = backbone_for("random", prof, seed)[1]
         for protocol in ("linear", "knn"):
             runs[protocol].append(

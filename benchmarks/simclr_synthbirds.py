@@ -59,7 +59,7 @@ def main() -> None:
         return evaluate_backbone(backbone, "synthbirds", prof, protocol, labels, seed)["top1"]
 
     def train(name: str, seed: int, labels: float = 1.0, **options: Any
-              ) -> tuple[Method, float, list[dict[str, float]]]:
+              ) -> tuple[Method, float, list[dict[str, Any]]]:
         epochs = prof.epochs_for(name)  # a label budget's epoch has as many steps as a full one
         start = time.perf_counter()
         tag = "-".join([name, *options.values(), f"labels{labels:g}", f"seed{seed}"])

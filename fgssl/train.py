@@ -4,10 +4,11 @@ It owns what methods should not each get slightly wrong: the device, mixed preci
 where the GPU supports it, else fp16 with a gradient scaler; none on the CPU), channels-last
 memory layout, optional ``torch.compile``, a learning-rate schedule that is *stepped* (linear
 warm-up, then cosine decay, per step — the study created a scheduler and never stepped it),
-``tqdm.auto`` progress with the live loss and an ETA, an optional online kNN monitor on val,
-a JSON history, an atomic checkpoint after every epoch, exact resumption (weights, optimizer,
-schedule, epoch and random state), and a NaN/inf check that stops with a clear message while
-the last good checkpoint stays on disk.
+``tqdm.auto`` progress with the live loss and an ETA, monitors run on val after every epoch
+(an online kNN classifier; the method's own pretext metrics), a JSON history, an atomic
+checkpoint after every epoch, exact resumption (weights, optimizer, schedule, epoch and random
+state), and a NaN/inf check that stops with a clear message while the last good checkpoint
+stays on disk.
 
 Example::
 
@@ -22,7 +23,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -45,19 +46,39 @@ from fgssl.utils import (
 )
 
 CHECKPOINT, HISTORY = "checkpoint.pt", "history.json"
+_SHOWN = {"knn": ("knn_top1", "{:.1%}"), "pretext": ("val_pretext_accuracy", "{:.1%}"),
+          "psnr": ("val_psnr", "{:.2f} dB")}  # monitors in the progress bar
+
+
+Monitor = Callable[[Method, torch.device], dict[str, Any]]
+"""Called after every epoch with the method and its device; returns numbers for the history."""
 
 
 class KNNMonitor:
-    """Weighted-kNN top-1 of the backbone's features: ``bank`` (labelled) votes for ``queries``
-    (val). Cheap enough to run every epoch; it shows learning while SSL trains."""
+    """``knn_top1``: weighted-kNN top-1 of the backbone's features, ``bank`` (labelled) voting
+    for ``queries`` (val). Cheap enough to run every epoch; it shows learning while SSL trains."""
 
     def __init__(self, bank: Dataset, queries: Dataset, k: int = 20) -> None:
         self.bank, self.queries, self.k = bank, queries, k
 
-    def __call__(self, backbone: torch.nn.Module, device: torch.device) -> float:
-        bank_x, bank_y = extract_features(backbone, self.bank, device=device)
-        query_x, query_y = extract_features(backbone, self.queries, device=device)
-        return float((knn_predict(bank_x, bank_y, query_x, self.k) == query_y).mean())
+    def __call__(self, method: Method, device: torch.device) -> dict[str, Any]:
+        bank_x, bank_y = extract_features(method.backbone, self.bank, device=device)
+        query_x, query_y = extract_features(method.backbone, self.queries, device=device)
+        return {"knn_top1": float((knn_predict(bank_x, bank_y, query_x, self.k) == query_y).mean())}
+
+
+class PretextMonitor:
+    """``val_<name>``: the method's :meth:`~fgssl.methods.base.Method.pretext_metrics` on the
+    first ``limit`` images of ``queries`` (val), so that a pretext task that is solved on
+    training images but not on new ones (memorised) shows in the history."""
+
+    def __init__(self, queries: Dataset, limit: int = 1024) -> None:
+        count = min(limit, len(queries))
+        self.images = torch.stack([queries[i][0] for i in range(count)])  # (N, 3, H, W) uint8
+
+    def __call__(self, method: Method, device: torch.device) -> dict[str, Any]:
+        metrics = method.pretext_metrics(self.images.to(device))
+        return {f"val_{name}": value for name, value in metrics.items()}
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -90,8 +111,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         out_dir: str | os.PathLike[str] | None = None, *, resume: bool = True,
         epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
         weight_decay: float = 5e-4, warmup_fraction: float = 0.1, seed: int = 0,
-        monitor: KNNMonitor | None = None, device: str | None = None, amp: bool = True,
-        compile: bool = False, progress: bool = True) -> list[dict[str, float]]:
+        monitors: Sequence[Monitor] = (), device: str | None = None, amp: bool = True,
+        compile: bool = False, progress: bool = True) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history.
 
     Sizes come from the profile unless given. With ``out_dir``, a checkpoint and the history
@@ -116,7 +137,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     autocast, scaler = _precision(device_, amp)
 
     out = Path(out_dir) if out_dir is not None else None
-    history: list[dict[str, float]] = []
+    history: list[dict[str, Any]] = []
     start_epoch = 0
     if out is not None and resume and (out / CHECKPOINT).is_file():
         state = load_checkpoint(out / CHECKPOINT, map_location=device_)
@@ -139,42 +160,45 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         shuffle = torch.Generator().manual_seed(seed * 100_003 + epoch)
         loader = DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True,
                             generator=shuffle, num_workers=prof.workers)
-        started, sums = time.perf_counter(), {"loss": 0.0}
+        started, sums, counts = time.perf_counter(), {"loss": 0.0}, {"loss": 0}
         for step, (images, labels) in enumerate(loader):
+            method.progress = (epoch * steps_per_epoch + step) / total
             # uint8 images travel (4x smaller than floats); views are made where training runs
             images = images.to(device_, non_blocking=True)
             inputs = _to_device(method.views(images), device_)
             labels = labels.to(device_, non_blocking=True)
-            with autocast:
-                loss, logs = method.training_step(inputs, labels)
-            if not torch.isfinite(loss):
-                bar.close()
-                kept = f"the checkpoint of epoch {epoch} in {out}" if out is not None and \
-                    epoch > 0 else "no checkpoint (none was saved yet)"
-                raise FloatingPointError(
-                    f"{method.name}: the loss became {loss.item()} at epoch {epoch + 1}, step "
-                    f"{step + 1}; stopped, keeping {kept}: lower the learning rate (--lr)"
-                )
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            for optimizer in optimizers:
-                scaler.step(optimizer)
+            steps = method.training_steps(inputs, labels)
+            while True:
+                with autocast:  # the method computes its next loss inside next()
+                    taken = next(steps, None)
+                if taken is None:
+                    break
+                index, loss, logs = taken
+                if not torch.isfinite(loss):
+                    bar.close()
+                    kept = f"the checkpoint of epoch {epoch} in {out}" if out is not None \
+                        and epoch > 0 else "no checkpoint (none was saved yet)"
+                    raise FloatingPointError(
+                        f"{method.name}: the loss became {loss.item()} at epoch {epoch + 1}, "
+                        f"step {step + 1}; stopped, keeping {kept}: lower the learning rate "
+                        "(--lr)")
+                optimizers[index].zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizers[index])
+                schedulers[index].step()  # a schedule advances with its optimizer's steps
+                _accumulate(sums, counts, logs)
             scaler.update()
-            for scheduler in schedulers:
-                scheduler.step()
-            sums["loss"] += loss.item()
-            for key, value in logs.items():
-                sums[key] = sums.get(key, 0.0) + value
+            _accumulate(sums, counts, {"loss": loss.item()})  # the last step's (a GAN: G's)
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}",
                             lr=f"{schedulers[0].get_last_lr()[0]:.3g}")
             bar.update()
-        record = {"epoch": epoch + 1, **{k: v / steps_per_epoch for k, v in sums.items()},
+        record = {"epoch": epoch + 1, **{k: v / counts[k] for k, v in sums.items()},
                   "lr": schedulers[0].get_last_lr()[0], "seconds": time.perf_counter() - started}
-        if monitor is not None:
-            record["knn_top1"] = monitor(method.backbone, device_)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}",
-                            knn=f"{record['knn_top1']:.1%}")
+        for monitor in monitors:
+            record.update(monitor(method, device_))
+        bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}", **{
+            short: form.format(record[key]) for short, (key, form) in _SHOWN.items()
+            if key in record})
         history.append(record)
         method.history = history
         if out is not None:
@@ -184,8 +208,17 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     return history
 
 
+def _accumulate(sums: dict[str, float], counts: dict[str, int], logs: dict[str, float]
+                ) -> None:
+    """Add logs to running sums (a log of a step that runs only sometimes is averaged over
+    the steps that ran)."""
+    for key, value in logs.items():
+        sums[key] = sums.get(key, 0.0) + value
+        counts[key] = counts.get(key, 0) + 1
+
+
 def _save(out: Path, method: Method, optimizers: list, schedulers: list,
-          scaler: torch.amp.GradScaler, epoch: int, history: list[dict[str, float]],
+          scaler: torch.amp.GradScaler, epoch: int, history: list[dict[str, Any]],
           seed: int) -> None:
     atomic_save({
         "method": method.name, "config": method.config(), "model": method.state_dict(),

@@ -51,20 +51,20 @@ class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at, self.calls = at, 0
 
-    def __call__(self, backbone, device) -> float:
+    def __call__(self, method, device) -> dict:
         self.calls += 1
         if self.calls == self.at:
             raise KeyboardInterrupt
-        return 0.0
+        return {}
 
 
 def test_resume_after_an_interruption_continues_exactly(tmp_path):
-    straight = _fit(_seeded_simclr(1), tmp_path / "straight", epochs=3, monitor=_Interrupt(0))
+    straight = _fit(_seeded_simclr(1), tmp_path / "straight", epochs=3, monitors=[_Interrupt(0)])
     with pytest.raises(KeyboardInterrupt):  # stopped during epoch 2: epoch 1 is on disk
-        _fit(_seeded_simclr(1), tmp_path / "interrupted", epochs=3, monitor=_Interrupt(2))
+        _fit(_seeded_simclr(1), tmp_path / "interrupted", epochs=3, monitors=[_Interrupt(2)])
     assert load_checkpoint(tmp_path / "interrupted" / "checkpoint.pt")["epoch"] == 1
     resumed_method = _seeded_simclr(3)  # its weights are replaced by the checkpoint's
-    resumed = _fit(resumed_method, tmp_path / "interrupted", epochs=3, monitor=_Interrupt(0))
+    resumed = _fit(resumed_method, tmp_path / "interrupted", epochs=3, monitors=[_Interrupt(0)])
     assert _losses(resumed) == pytest.approx(_losses(straight), abs=1e-6)
     final = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")["model"]
     for name, tensor in resumed_method.state_dict().items():
@@ -121,7 +121,7 @@ def test_supervised_learns_and_the_monitor_reports():
     data.images[data.labels == 1] //= 3  # make the two classes easy to tell apart
     method = Supervised(2, image_size=16)
     history = fit(method, data, "ci", None, epochs=4, batch_size=16, progress=False,
-                  monitor=KNNMonitor(data, data, k=5))
+                  monitors=[KNNMonitor(data, data, k=5)])
     assert history[-1]["knn_top1"] > 0.9
     assert history[-1]["loss"] < history[0]["loss"]
 
@@ -131,3 +131,38 @@ def test_supervised_refuses_unlabelled_data():
     with pytest.raises(ValueError, match="needs labels"):
         fit(Supervised(2, image_size=16), data, "ci", None, epochs=1, batch_size=4,
             progress=False)
+
+
+class _TwoPlayers(Supervised):
+    """Two optimizers stepped in turn: the 'critic' (a scalar) first, then the classifier,
+    whose loss reads the critic's value *after* its step; the critic steps in the second
+    half of training only (a method whose objective changes with ``progress``)."""
+
+    def __init__(self) -> None:
+        super().__init__(4, image_size=16)
+        self.critic = torch.nn.Parameter(torch.zeros(()))
+        self.seen: list[float] = []
+
+    def optimizers(self, lr, weight_decay):
+        critic = torch.optim.SGD([self.critic], lr=0.25)
+        rest = [p for name, p in self.named_parameters() if name != "critic"]
+        return [torch.optim.SGD(rest, lr=lr), critic]
+
+    def training_steps(self, inputs, labels):
+        if self.progress >= 0.5:
+            loss = (self.critic - 1.0) ** 2
+            yield 1, loss, {"critic_loss": loss.item()}
+        self.seen.append(self.critic.item())
+        loss, logs = self.training_step(inputs, labels)
+        yield 0, loss, logs
+
+
+def test_several_optimizers_step_in_turn_and_objectives_follow_progress():
+    data = _data(32)
+    method = _TwoPlayers()
+    history = fit(method, data, "ci", None, epochs=4, batch_size=16, lr=0.1,
+                  warmup_fraction=0.01, progress=False)
+    assert method.seen[:4] == [0.0] * 4  # the critic did not move in the first half
+    assert 0.0 < method.seen[4] < 1.0  # the classifier's step saw the critic just updated
+    assert "critic_loss" not in history[1] and "critic_loss" in history[2]
+    assert history[2]["critic_loss"] > history[3]["critic_loss"]  # averaged over its own steps

@@ -5,15 +5,22 @@ pretext modules it needs. :func:`~fgssl.train.fit` owns the loop; a method only 
 
 - ``views(images)``: the pretext inputs made from a CPU batch of uint8 images (B, 3, H, W);
 - ``training_step(inputs, labels)``: the loss (a scalar tensor) and a dict of numbers to log;
-- ``optimizers(lr, weight_decay)``: its optimizer(s);
-- ``config()``: the JSON-able arguments that rebuild it (stored in every checkpoint).
+- ``optimizers(lr, weight_decay)``: its optimizer(s). A method with several (a GAN's generator
+  and discriminator) overrides ``training_steps`` instead of ``training_step``: it yields one
+  ``(optimizer index, loss, logs)`` at a time, and ``fit`` backpropagates that loss and steps
+  that optimizer before asking for the next, so a later step sees the updated weights;
+- ``config()``: the JSON-able arguments that rebuild it (stored in every checkpoint);
+- optionally ``pretext_metrics(images)``: how well the pretext task is solved on held-out
+  images, which ``fit`` logs on val after every epoch (as ``val_<name>``).
 
-``history`` holds one record per trained epoch (loss, logs, kNN monitor), filled by ``fit``
-and restored with a checkpoint.
+``history`` holds one record per trained epoch (loss, logs, monitors), filled by ``fit``
+and restored with a checkpoint; ``progress`` is the fraction of the training run done, set by
+``fit`` before every step (for methods whose objective changes during training).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -31,7 +38,8 @@ class Method(nn.Module):
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, Any]] = []
+        self.progress = 0.0
 
     def views(self, images: torch.Tensor) -> Inputs:
         raise NotImplementedError
@@ -40,8 +48,19 @@ class Method(nn.Module):
                       ) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
 
+    def training_steps(self, inputs: Inputs, labels: torch.Tensor
+                       ) -> Iterator[tuple[int, torch.Tensor, dict[str, float]]]:
+        """One iteration as ``(optimizer index, loss, logs)`` steps; by default the single
+        :meth:`training_step`, for optimizer 0."""
+        loss, logs = self.training_step(inputs, labels)
+        yield 0, loss, logs
+
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def pretext_metrics(self, images: torch.Tensor) -> dict[str, Any]:
+        """Pretext-task scores on held-out (B, 3, H, W) uint8 images; none by default."""
+        return {}
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """One SGD (momentum 0.9, Nesterov) over every parameter; no decay on norms and biases."""

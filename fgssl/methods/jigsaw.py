@@ -37,6 +37,7 @@ from fgssl.models.backbones import build_backbone
 
 SELECTIONS = ("max_min_hamming", "random")
 CANDIDATE_POOL = 100_000  # permutations sampled when there are too many to list (> 9 tiles)
+TILE_FRACTION = 0.85  # tile side / cell side: Noroozi & Favaro cut 64-px tiles from 75-px cells
 
 
 def hamming(candidates: np.ndarray, permutation: np.ndarray) -> np.ndarray:
@@ -141,6 +142,13 @@ def permutation_set(count: int = 100, grid: int = 3, seed: int = 0,
     return PermutationSet(permutations, grid, selection, seed)
 
 
+def tile_size(image_size: int, grid: int = 3, fraction: float = TILE_FRACTION) -> int:
+    """The side of a tile in pixels: ``fraction`` of a cell (``image_size // grid``), >= 1."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"the tile fraction must be in (0, 1], got {fraction}")
+    return max(1, round(fraction * (image_size // grid)))
+
+
 def cut_tiles(images: torch.Tensor, grid: int = 3, tile: int | None = None,
               jitter: bool = True) -> torch.Tensor:
     """Cut each (C, H, W) image of a (B, C, H, W) batch into grid x grid tiles: (B, grid²,
@@ -176,6 +184,30 @@ def shuffle_tiles(tiles: torch.Tensor, permutations: torch.Tensor, labels: torch
     return tiles.gather(1, index)
 
 
+def unshuffle_tiles(puzzles: torch.Tensor, permutations: torch.Tensor, labels: torch.Tensor
+                    ) -> torch.Tensor:
+    """Undo :func:`shuffle_tiles` under a guess: the tile at position i of puzzle b goes back
+    to place ``permutations[labels[b], i]``. Right only when ``labels`` is the true answer."""
+    order = permutations.to(puzzles.device)[labels]  # (B, T)
+    index = order.view(*order.shape, *[1] * (puzzles.ndim - 2)).expand_as(puzzles)
+    return torch.empty_like(puzzles).scatter_(1, index, puzzles)
+
+
+def make_puzzles(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3,
+                 tile: int | None = None, jitter: bool = True, standardise: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Puzzles from a (B, C, H, W) float batch: tiles cut by :func:`cut_tiles`, each
+    standardised on its own (zero mean, unit variance per channel, so that neighbours cannot
+    be matched by brightness or colour cast), shuffled by a random member of ``permutations``
+    (K, T). Returns the puzzles (B, T, C, tile, tile) and their labels (B,), indices into K."""
+    tiles = cut_tiles(images, grid, tile, jitter)
+    if standardise:
+        mean = tiles.mean(dim=(3, 4), keepdim=True)
+        tiles = (tiles - mean) / tiles.std(dim=(3, 4), keepdim=True).clamp_min(1e-3)
+    labels = torch.randint(len(permutations), (len(images),), device=images.device)
+    return shuffle_tiles(tiles, permutations, labels), labels
+
+
 class Jigsaw(Method):
     """The context-free network (Noroozi & Favaro 2016): one backbone embeds every tile of a
     puzzle (the B·T tiles as one batch), the T feature vectors are concatenated in puzzle
@@ -184,24 +216,26 @@ class Jigsaw(Method):
     Views: a random grayscale (p = 0.3, against chromatic-aberration shortcuts), tiles of 85%
     of their cell cut at a random place inside it (a gap against matching edges; at 32 px that
     is only 1-2 px), each tile standardised on its own (against matching low-level colour
-    statistics), shuffled by a random member of the set.
+    statistics), shuffled by a random member of the set: ``permutations`` orders chosen by
+    ``selection`` (max-min Hamming, or at random for comparison), seeded by
+    ``permutation_seed``.
     """
 
     name = "jigsaw"
     base_lr = 0.1
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32, grid: int = 3,
-                 permutations: int = 100, tile_fraction: float = 0.85, hidden_dim: int = 512,
-                 permutation_seed: int = 0) -> None:
-        if not 0 < tile_fraction <= 1:
-            raise ValueError(f"tile_fraction must be in (0, 1], got {tile_fraction}")
-        tile = max(1, round(tile_fraction * (image_size // grid)))
+                 permutations: int = 100, tile_fraction: float = TILE_FRACTION,
+                 hidden_dim: int = 512,
+                 permutation_seed: int = 0, selection: str = "max_min_hamming") -> None:
+        tile = tile_size(image_size, grid, tile_fraction)
         super().__init__(build_backbone(backbone_name, tile))
         self.tile = tile
         self.arguments = {"backbone_name": backbone_name, "image_size": image_size, "grid": grid,
                           "permutations": permutations, "tile_fraction": tile_fraction,
-                          "hidden_dim": hidden_dim, "permutation_seed": permutation_seed}
-        chosen = permutation_set(permutations, grid, permutation_seed).permutations
+                          "hidden_dim": hidden_dim, "permutation_seed": permutation_seed,
+                          "selection": selection}
+        chosen = permutation_set(permutations, grid, permutation_seed, selection).permutations
         self.register_buffer("permutation_table", torch.as_tensor(chosen, dtype=torch.long))
         self.grid = grid
         self.grayscale = K.RandomGrayscale(p=0.3)
@@ -216,11 +250,7 @@ class Jigsaw(Method):
     def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, H, W) uint8 -> puzzles (B, T, 3, tile, tile) and their permutation labels (B,)."""
         floats = self.grayscale(images.float() / 255)
-        tiles = cut_tiles(floats, self.grid, self.tile, jitter=True)
-        mean = tiles.mean(dim=(3, 4), keepdim=True)
-        std = tiles.std(dim=(3, 4), keepdim=True).clamp_min(1e-3)
-        labels = torch.randint(len(self.permutation_table), (len(images),), device=images.device)
-        return shuffle_tiles((tiles - mean) / std, self.permutation_table, labels), labels
+        return make_puzzles(floats, self.permutation_table, self.grid, self.tile)
 
     def logits(self, puzzles: torch.Tensor) -> torch.Tensor:
         """Permutation logits (B, K) of puzzles (B, T, 3, tile, tile)."""
@@ -236,22 +266,23 @@ class Jigsaw(Method):
         return loss, {"pretext_accuracy": accuracy}
 
     @torch.no_grad()
-    def pretext_scores(self, images: torch.Tensor, seed: int = 0) -> dict[str, Any]:
-        """How often the permutation of fresh puzzles (seeded) made from a (B, 3, H, W) uint8
-        batch is named correctly, in eval mode: ``accuracy`` overall and ``by_hamming``, per
-        Hamming distance of the permutation from the identity (how scrambled the puzzle is)."""
-        state = torch.get_rng_state()
-        torch.manual_seed(seed)
+    def pretext_metrics(self, images: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+        """How often the permutation of fresh puzzles (seeded; the global random state is left
+        alone) made from a (B, 3, H, W) uint8 batch is named, in eval mode:
+        ``pretext_accuracy`` overall, and ``pretext_accuracy_by_hamming`` per Hamming distance
+        of the permutation from the identity (how scrambled the puzzle is)."""
         was_training = self.training
         self.eval()
+        devices = [images.device] if images.device.type == "cuda" else []
         try:
-            puzzles, labels = self.views(images)
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                puzzles, labels = self.views(images)
             correct = (self.logits(puzzles).argmax(1) == labels).float()
         finally:
             self.train(was_training)
-            torch.set_rng_state(state)
         identity = torch.arange(self.permutation_table.shape[1], device=labels.device)
         distance = (self.permutation_table[labels] != identity).sum(1)
-        return {"accuracy": float(correct.mean()),
-                "by_hamming": {int(d): float(correct[distance == d].mean())
-                               for d in distance.unique()}}
+        return {"pretext_accuracy": float(correct.mean()),
+                "pretext_accuracy_by_hamming": {int(d): float(correct[distance == d].mean())
+                                                for d in distance.unique()}}

@@ -30,7 +30,7 @@ from fgssl.methods.jigsaw import Jigsaw
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
 from fgssl.models.backbones import build_backbone
-from fgssl.train import CHECKPOINT, KNNMonitor, fit
+from fgssl.train import CHECKPOINT, KNNMonitor, PretextMonitor, fit
 from fgssl.utils import load_checkpoint
 
 METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw,
@@ -116,15 +116,17 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
              labels: float = 1.0, seed: int = 0, epochs: int | None = None,
              out: str | os.PathLike[str] | None = None, resume: bool = True,
              lr: float | None = None, progress: bool = True, **options: Any
-             ) -> tuple[Method, list[dict[str, float]]]:
-    """Build method ``name`` (seeded) and train it with an online kNN monitor on val."""
+             ) -> tuple[Method, list[dict[str, Any]]]:
+    """Build method ``name`` (seeded) and train it, monitoring a kNN classifier and the
+    pretext task on val after every epoch."""
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
     torch.manual_seed(seed)
     method = build_method(name, prof, num_classes=int(train.labels.max()) + 1, **options)
     history = fit(method, training_data(name, data, prof, root, labels, seed), prof, out,
                   resume=resume, epochs=epochs, lr=lr, seed=seed,
-                  monitor=KNNMonitor(train, val), progress=progress)
+                  monitors=[KNNMonitor(train, val), PretextMonitor(val)],
+                  progress=progress)
     return method, history
 
 

@@ -66,6 +66,25 @@ def show_images(images: np.ndarray | torch.Tensor, titles: Sequence[str] | None 
     return fig
 
 
+def sample_photo(size: int = 96) -> torch.Tensor | None:
+    """A real photograph as a (3, size, size) uint8 tensor (centre square, resized): the
+    portrait of Grace Hopper that matplotlib ships as sample data; ``None`` if this
+    matplotlib was installed without its sample data."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    try:
+        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        with Image.open(path) as photo:
+            side = min(photo.size)
+            left, top = (photo.width - side) // 2, (photo.height - side) // 2
+            square = photo.convert("RGB").crop((left, top, left + side, top + side))
+            resized = square.resize((size, size), Image.Resampling.BICUBIC)
+    except (OSError, ValueError):
+        return None
+    return torch.from_numpy(np.asarray(resized).copy()).permute(2, 0, 1)
+
+
 def synthbirds_siblings(size: int = 32, pairs: Sequence[int] = range(6), seed: int = 0,
                         annotate: bool = False) -> Figure:
     """Sibling species side by side: one row per pair, two images of each sibling.

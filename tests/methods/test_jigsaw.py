@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from fgssl.config import runs_root
-from fgssl.methods.jigsaw import cut_tiles, hamming, permutation_set, shuffle_tiles
+from fgssl.methods.jigsaw import (
+    cut_tiles,
+    hamming,
+    permutation_set,
+    shuffle_tiles,
+    unshuffle_tiles,
+)
 
 
 def _brute_force_pairwise(permutations: np.ndarray) -> list[int]:
@@ -108,6 +114,9 @@ def test_the_inverse_permutation_restores_the_order():
     assert torch.equal(puzzles[1, 0], tiles[1, chosen[3, 0]])  # position i shows tile perm[i]
     restored = shuffle_tiles(puzzles, chosen.argsort(1), labels)
     assert torch.equal(restored, tiles)
+    assert torch.equal(unshuffle_tiles(puzzles, chosen, labels), tiles)
+    wrong = unshuffle_tiles(puzzles, chosen, (labels + 1) % 10)  # a wrong guess: wrong places
+    assert all(not torch.equal(wrong[b], tiles[b]) for b in range(5))
 
 
 @pytest.mark.parametrize("grid, size", [(2, 32), (3, 32), (4, 64)])
@@ -127,20 +136,36 @@ def test_the_network_names_one_of_k_permutations_for_any_grid(grid, size):
     assert all(p.grad is not None for p in method.backbone.parameters())
 
 
-def test_a_short_run_solves_puzzles_above_chance():
+def test_the_network_trains_on_the_set_it_was_asked_for():
+    from fgssl.methods.jigsaw import Jigsaw
+
+    for selection in ("max_min_hamming", "random"):
+        method = Jigsaw(image_size=32, permutations=12, permutation_seed=3, selection=selection)
+        expected = permutation_set(12, grid=3, seed=3, selection=selection).permutations
+        assert np.array_equal(method.permutation_table.numpy(), expected)
+        assert method.config()["selection"] == selection
+
+
+def test_a_short_run_solves_puzzles_above_chance_and_logs_it_on_val():
     from fgssl.data import catalog
     from fgssl.methods.jigsaw import Jigsaw
-    from fgssl.train import fit
+    from fgssl.train import PretextMonitor, fit
 
     torch.manual_seed(0)
     method = Jigsaw(image_size=32, grid=2, permutations=8, hidden_dim=64)
     pool = catalog.dataset("synthbirds", "unlabelled", profile="ci")
-    history = fit(method, pool, "ci", None, epochs=6, batch_size=64, lr=0.2, progress=False)
-    held_out = torch.stack([item[0] for item in catalog.dataset("synthbirds", "val",
-                                                                profile="ci")])
-    assert history[-1]["pretext_accuracy"] > 0.3  # chance: 1/8
-    scores = method.pretext_scores(held_out)
-    assert scores["accuracy"] > 0.3
-    assert scores == method.pretext_scores(held_out)  # seeded
-    assert set(scores["by_hamming"]) <= {0, 2, 3, 4}  # 2x2 grid: distances from the identity
-    assert all(0 <= value <= 1 for value in scores["by_hamming"].values())
+    val = catalog.dataset("synthbirds", "val", profile="ci")
+    history = fit(method, pool, "ci", None, epochs=6, batch_size=64, lr=0.2, progress=False,
+                  monitors=[PretextMonitor(val)])
+    assert history[-1]["pretext_accuracy"] > 0.3  # on training puzzles; chance: 1/8
+    assert history[-1]["val_pretext_accuracy"] > 0.3
+    assert history[-1]["val_pretext_accuracy"] > history[0]["val_pretext_accuracy"]
+    held_out = torch.stack([item[0] for item in val])
+    state = torch.get_rng_state()
+    scores = method.pretext_metrics(held_out)
+    assert torch.equal(torch.get_rng_state(), state)  # seeded without touching the global state
+    assert scores == method.pretext_metrics(held_out)
+    assert scores["pretext_accuracy"] == history[-1]["val_pretext_accuracy"]
+    by_hamming = scores["pretext_accuracy_by_hamming"]
+    assert set(by_hamming) <= {0, 2, 3, 4}  # 2x2 grid: distances from the identity
+    assert all(0 <= value <= 1 for value in by_hamming.values())

@@ -43,3 +43,18 @@ def test_augmentation_gallery_one_row_per_augmentation():
     assert [ax.get_title() for ax in fig.axes[::4]] == ["standard", "jigsaw"]
     shown = fig.axes[1].images[0].get_array()
     assert shown.shape == (32, 32, 3) and shown.min() >= 0 and shown.max() <= 255
+
+
+def test_sample_photo_is_a_square_uint8_image_and_none_without_sample_data(monkeypatch):
+    from matplotlib import cbook
+
+    from fgssl.viz.images import sample_photo
+
+    photo = sample_photo(48)  # matplotlib's wheels ship their sample data
+    assert photo.shape == (3, 48, 48) and photo.dtype == torch.uint8 and photo.float().std() > 10
+
+    def missing(*args, **kwargs):
+        raise FileNotFoundError("no sample data")
+
+    monkeypatch.setattr(cbook, "get_sample_data", missing)
+    assert sample_photo(48) is None
