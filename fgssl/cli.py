@@ -5,9 +5,10 @@
     fgssl data info NAME [--root R] [--profile P] [--json]
     fgssl data prepare NAME [--root R] [--profile P] [--json]
     fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
-                   [--resume] [--variant V] [--labels F] [--seed S] [--lr LR]
+                   [--resume] [--variant V] [--permutations K] [--grid N] [--scale S]
+                   [--content C] [--labels F] [--seed S] [--lr LR]
     fgssl evaluate CKPT --data NAME [--root R] [--profile P] [--protocol linear|knn]
-                   [--labels F] [--seed S] [--json]
+                   [--features d|g] [--labels F] [--seed S] [--json]
     fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
@@ -31,8 +32,12 @@ from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
 from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
 from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
+from fgssl.methods.srgan_losses import CONTENT_LOSSES
+from fgssl.models.srgan_nets import SCALES
 from fgssl.transforms import VARIANTS
 
+METHOD_OPTIONS = {"simclr": ("variant",), "jigsaw": ("permutations", "grid"),
+                  "srgan": ("scale", "content")}  # options only one method takes
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
                UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError)
 
@@ -99,12 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="default: runs/<profile>/<data>/<method>[-variant]-seed<seed>")
     pretrain_parser.add_argument("--resume", action="store_true",
                           help="continue from the checkpoint in --out")
-    pretrain_parser.add_argument("--variant", choices=VARIANTS, default="standard",
-                          help="SimCLR's view variant")
+    pretrain_parser.add_argument("--variant", choices=VARIANTS,
+                          help="SimCLR's view variant (default standard)")
     pretrain_parser.add_argument("--permutations", type=_positive,
                           help="Jigsaw: the size of the permutation set (default 100)")
     pretrain_parser.add_argument("--grid", type=int, choices=(2, 3, 4),
                           help="Jigsaw: tiles per side (default 3)")
+    pretrain_parser.add_argument("--scale", type=int, choices=SCALES,
+                          help="SRGAN: the super-resolution factor (default 4)")
+    pretrain_parser.add_argument("--content", choices=CONTENT_LOSSES,
+                          help="SRGAN: the content loss (default auto: VGG19 when its "
+                               "ImageNet weights are cached, else feature matching)")
     pretrain_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="supervised: the fraction of train labels to use (repeated "
                                "so that an epoch has as many steps as at 100%%)")
@@ -116,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
     evaluate_parser.add_argument("--data", type=_dataset_name, required=True)
     evaluate_parser.add_argument("--protocol", choices=PROTOCOLS, default="linear")
+    evaluate_parser.add_argument("--features", choices=("d", "g"),
+                          help="SRGAN: the discriminator's (srgan-d) or the generator's "
+                               "(srgan-g) features (default: the checkpoint's, d)")
     evaluate_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="fraction of the train labels the probe may use")
     evaluate_parser.add_argument("--seed", type=int, default=0)
@@ -154,12 +167,14 @@ def _data(args: argparse.Namespace) -> None:
 
 def _pretrain(args: argparse.Namespace) -> None:
     prof = get_profile(args.profile)
-    options = {"variant": args.variant} if args.method == "simclr" else {}
-    if args.method == "jigsaw":
-        options = {k: v for k, v in (("permutations", args.permutations), ("grid", args.grid))
-                   if v is not None}
-    elif args.permutations or args.grid:
-        raise ValueError("--permutations and --grid are Jigsaw's options")
+    options = {}
+    for method, names in METHOD_OPTIONS.items():
+        given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+        if given and method != args.method:
+            flags = " and ".join(f"--{name}" for name in given)
+            raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} {method}'s "
+                             f"option{'s' * (len(given) > 1)}, not {args.method}'s")
+        options |= given
     out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
                                   args.epochs, **options)
     if (out / "checkpoint.pt").exists() and not args.resume:
@@ -168,13 +183,15 @@ def _pretrain(args: argparse.Namespace) -> None:
     _, history = pretrain(args.method, prof, args.data, args.root, args.labels, args.seed,
                           args.epochs, out, resume=args.resume, lr=args.lr, **options)
     last = history[-1]
+    quality = f", SR PSNR on val {last['val_psnr']:.2f} dB (bicubic " \
+        f"{last['val_psnr_bicubic']:.2f})" if "val_psnr" in last else ""
     print(f"{args.method}: {last['epoch']} epochs, loss {last['loss']:.3f}, kNN on val "
-          f"{last['knn_top1']:.1%}; checkpoint in {out}")
+          f"{last['knn_top1']:.1%}{quality}; checkpoint in {out}")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
     prof = get_profile(args.profile)
-    name, backbone = backbone_for(args.checkpoint, prof, args.seed)
+    name, backbone = backbone_for(args.checkpoint, prof, args.seed, args.features)
     result = {"method": name, "data": args.data,
               **evaluate_backbone(backbone, args.data, prof, args.protocol, args.labels,
                                   args.seed, args.root)}

@@ -112,8 +112,11 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
         weight_decay: float = 5e-4, warmup_fraction: float = 0.1, seed: int = 0,
         monitors: Sequence[Monitor] = (), device: str | None = None, amp: bool = True,
-        compile: bool = False, progress: bool = True) -> list[dict[str, Any]]:
-    """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history.
+        compile: bool = False, progress: bool = True, trace_points: int = 10
+        ) -> list[dict[str, Any]]:
+    """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history
+    (one record per epoch). ``method.trace`` also gets ``trace_points`` records per epoch (the
+    logs averaged over the steps since the previous one), for curves finer than an epoch.
 
     Sizes come from the profile unless given. With ``out_dir``, a checkpoint and the history
     are written after every epoch, and ``resume`` continues from the last checkpoint there.
@@ -138,6 +141,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
 
     out = Path(out_dir) if out_dir is not None else None
     history: list[dict[str, Any]] = []
+    trace: list[dict[str, Any]] = []
+    trace_every = max(1, steps_per_epoch // trace_points)
     start_epoch = 0
     if out is not None and resume and (out / CHECKPOINT).is_file():
         state = load_checkpoint(out / CHECKPOINT, map_location=device_)
@@ -149,7 +154,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng_torch"].cpu())
         random.setstate(_as_tuple(state["rng_python"]))
-        start_epoch, history = state["epoch"], state["history"]
+        start_epoch, history, trace = state["epoch"], state["history"], state.get("trace", [])
     else:
         seed_everything(seed)
 
@@ -160,7 +165,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         shuffle = torch.Generator().manual_seed(seed * 100_003 + epoch)
         loader = DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True,
                             generator=shuffle, num_workers=prof.workers)
-        started, sums, counts = time.perf_counter(), {"loss": 0.0}, {"loss": 0}
+        started, epoch_means, trace_means = time.perf_counter(), _Means(), _Means()
         for step, (images, labels) in enumerate(loader):
             method.progress = (epoch * steps_per_epoch + step) / total
             # uint8 images travel (4x smaller than floats); views are made where training runs
@@ -186,13 +191,20 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
                 scaler.scale(loss).backward()
                 scaler.step(optimizers[index])
                 schedulers[index].step()  # a schedule advances with its optimizer's steps
-                _accumulate(sums, counts, logs)
+                epoch_means.add(logs)
+                trace_means.add(logs)
             scaler.update()
-            _accumulate(sums, counts, {"loss": loss.item()})  # the last step's (a GAN: G's)
+            last = {"loss": loss.item()}  # the iteration's last loss (a GAN: the generator's)
+            epoch_means.add(last)
+            trace_means.add(last)
+            if (step + 1) % trace_every == 0:
+                trace.append({"step": epoch * steps_per_epoch + step + 1,
+                              "epoch": round(epoch + (step + 1) / steps_per_epoch, 4),
+                              **trace_means.pop()})
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}",
                             lr=f"{schedulers[0].get_last_lr()[0]:.3g}")
             bar.update()
-        record = {"epoch": epoch + 1, **{k: v / counts[k] for k, v in sums.items()},
+        record = {"epoch": epoch + 1, **epoch_means.pop(),
                   "lr": schedulers[0].get_last_lr()[0], "seconds": time.perf_counter() - started}
         for monitor in monitors:
             record.update(monitor(method, device_))
@@ -200,35 +212,48 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
             short: form.format(record[key]) for short, (key, form) in _SHOWN.items()
             if key in record})
         history.append(record)
-        method.history = history
+        method.history, method.trace = history, trace
         if out is not None:
-            _save(out, method, optimizers, schedulers, scaler, epoch + 1, history, seed)
+            _save(out, method, optimizers, schedulers, scaler, epoch + 1, seed)
     bar.close()
-    method.history = history
+    method.history, method.trace = history, trace
     return history
 
 
-def _accumulate(sums: dict[str, float], counts: dict[str, int], logs: dict[str, float]
-                ) -> None:
-    """Add logs to running sums (a log of a step that runs only sometimes is averaged over
-    the steps that ran)."""
-    for key, value in logs.items():
-        sums[key] = sums.get(key, 0.0) + value
-        counts[key] = counts.get(key, 0) + 1
+class _Means:
+    """Means of logged numbers since the last :meth:`pop`; a number logged only by some
+    steps (a GAN's discriminator step) is averaged over the steps that logged it."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums, self.counts = {"loss": 0.0}, {"loss": 0}  # the loss first in every record
+
+    def add(self, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def pop(self) -> dict[str, float]:
+        means = {key: total / self.counts[key] for key, total in self.sums.items()}
+        self.reset()
+        return means
 
 
 def _save(out: Path, method: Method, optimizers: list, schedulers: list,
-          scaler: torch.amp.GradScaler, epoch: int, history: list[dict[str, Any]],
-          seed: int) -> None:
+          scaler: torch.amp.GradScaler, epoch: int, seed: int) -> None:
     atomic_save({
         "method": method.name, "config": method.config(), "model": method.state_dict(),
         "optimizers": [o.state_dict() for o in optimizers],
         "schedulers": [s.state_dict() for s in schedulers], "scaler": scaler.state_dict(),
-        "epoch": epoch, "history": history, "seed": seed,
+        "epoch": epoch, "history": method.history, "trace": method.trace, "seed": seed,
         "rng_torch": torch.get_rng_state(), "rng_python": random.getstate(),
     }, out / CHECKPOINT)
-    atomic_write_json({"method": method.name, "config": method.config(), "history": history},
-                      out / HISTORY)
+    atomic_write_json({"method": method.name, "config": method.config(),
+                       "history": method.history, "trace": method.trace}, out / HISTORY)
 
 
 def _check_same_run(state: dict[str, Any], method: Method, out: Path) -> None:

@@ -116,4 +116,24 @@ def test_pretrain_jigsaw_with_its_options(tmp_path, capsys):
     assert "pretext_accuracy" in history["history"][0]
     assert main(["pretrain", "simclr", "--data", "synthbirds", "--grid", "2",
                  "--out", str(tmp_path / "s")]) == 1
-    assert "--permutations and --grid are Jigsaw's options" in capsys.readouterr().err
+    assert "--grid is jigsaw's option, not simclr's" in capsys.readouterr().err
+
+
+def test_pretrain_srgan_and_evaluate_either_network(tmp_path, capsys):
+    out = tmp_path / "srgan"
+    assert main(["pretrain", "srgan", "--data", "synthbirds", "--epochs", "1", "--scale", "2",
+                 "--content", "features", "--out", str(out)]) == 0
+    assert "SR PSNR on val" in capsys.readouterr().out
+    history = json.loads((out / "history.json").read_text())
+    assert history["config"]["scale"] == 2 and history["config"]["content"] == "features"
+    assert {"val_psnr", "val_ssim", "val_psnr_bicubic"} <= set(history["history"][0])
+    for features in ("d", "g"):
+        assert main(["evaluate", str(out), "--data", "synthbirds", "--features", features,
+                     "--protocol", "knn", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert result["method"] == f"srgan-{features}" and 0 <= result["top1"] <= 1
+    assert main(["pretrain", "jigsaw", "--data", "synthbirds", "--scale", "2",
+                 "--content", "none", "--out", str(tmp_path / "j")]) == 1
+    assert "--scale and --content are srgan's options, not jigsaw's" in capsys.readouterr().err
+    assert main(["evaluate", "random", "--data", "synthbirds", "--features", "g"]) == 1
+    assert "not for random" in capsys.readouterr().err

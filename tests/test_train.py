@@ -78,6 +78,7 @@ def test_checkpoint_and_history_files(tmp_path):
     assert state["config"]["image_size"] == 16
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved["history"] == json.loads(json.dumps(history))
+    assert saved["trace"] == state["trace"] == json.loads(json.dumps(state["trace"]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "history.json"]
 
 
@@ -166,3 +167,17 @@ def test_several_optimizers_step_in_turn_and_objectives_follow_progress():
     assert 0.0 < method.seen[4] < 1.0  # the classifier's step saw the critic just updated
     assert "critic_loss" not in history[1] and "critic_loss" in history[2]
     assert history[2]["critic_loss"] > history[3]["critic_loss"]  # averaged over its own steps
+
+
+def test_the_trace_averages_the_steps_between_its_points(tmp_path):
+    method = _seeded_simclr(1)
+    history = _fit(method, tmp_path, epochs=2, trace_points=3)  # 48 images / 16: 3 steps
+    assert [point["step"] for point in method.trace] == [1, 2, 3, 4, 5, 6]
+    assert [point["epoch"] for point in method.trace][:3] == pytest.approx([1 / 3, 2 / 3, 1],
+                                                                          abs=1e-4)
+    first_epoch = np.mean([point["loss"] for point in method.trace[:3]])
+    assert history[0]["loss"] == pytest.approx(first_epoch)
+    coarse = _seeded_simclr(1)  # the same run, traced once per epoch
+    _fit(coarse, epochs=2, trace_points=1)
+    assert [point["step"] for point in coarse.trace] == [3, 6]
+    assert coarse.trace[0]["loss"] == pytest.approx(history[0]["loss"], rel=1e-5)

@@ -34,11 +34,13 @@ class Method(nn.Module):
 
     name: str = "method"
     base_lr: float = 0.1  # SGD learning rate for a batch of 256 (scaled linearly with batch)
+    data_size: int | None = None  # the image size it trains on, when not the profile's
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
         self.history: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []  # finer than history: a few records per epoch
         self.progress = 0.0
 
     def views(self, images: torch.Tensor) -> Inputs:

@@ -28,14 +28,15 @@ from fgssl.data.splits import label_subset
 from fgssl.methods.base import Method
 from fgssl.methods.jigsaw import Jigsaw
 from fgssl.methods.simclr import SimCLR
+from fgssl.methods.srgan import SRGAN
 from fgssl.methods.supervised import Supervised
 from fgssl.models.backbones import build_backbone
 from fgssl.train import CHECKPOINT, KNNMonitor, PretextMonitor, fit
 from fgssl.utils import load_checkpoint
 
-METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw,
+METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw, "srgan": SRGAN,
                                      "supervised": Supervised}
-SSL_METHODS = ("simclr", "jigsaw")
+SSL_METHODS = ("simclr", "jigsaw", "srgan")
 
 
 def method_names() -> list[str]:
@@ -48,6 +49,8 @@ def build_method(name: str, prof: Profile, num_classes: int | None = None,
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}")
     common = {"backbone_name": prof.backbone, "image_size": prof.image_size}
+    if name == "srgan":  # its own networks: the discriminator's or generator's features
+        return SRGAN(image_size=prof.image_size, **options)
     if name == "supervised":
         if num_classes is None:
             raise ValueError("the supervised method needs the number of classes")
@@ -68,28 +71,37 @@ def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
         raise ValueError(f"{path} was saved by another version of fgssl's {state['method']} and "
                          "does not fit this one: delete it to train again, or use another --out"
                          ) from error
-    method.history = state["history"]
+    method.history, method.trace = state["history"], state.get("trace", [])
     return method
 
 
-def backbone_for(checkpoint: str, prof: Profile, seed: int = 0) -> tuple[str, nn.Module]:
-    """``(name, backbone)`` of a checkpoint, or of ``"random"``: a seeded random-init one."""
+def backbone_for(checkpoint: str, prof: Profile, seed: int = 0, features: str | None = None
+                 ) -> tuple[str, nn.Module]:
+    """``(name, backbone)`` of a checkpoint, or of ``"random"``: a seeded random-init one.
+    ``features`` picks an SRGAN's network: ``"d"`` (``srgan-d``) or ``"g"`` (``srgan-g``)."""
     if checkpoint == "random":
+        if features is not None:
+            raise ValueError("--features picks an SRGAN checkpoint's network; not for random")
         torch.manual_seed(seed)
         return "random", build_backbone(prof.backbone, prof.image_size)
     method = method_from_checkpoint(checkpoint)
-    return method.name, method.backbone
+    if features is None:
+        return method.name, method.backbone
+    if not isinstance(method, SRGAN):
+        raise ValueError(f"--features is for SRGAN checkpoints; {checkpoint} is {method.name}")
+    return f"srgan-{features}", method.feature_backbone(features)
 
 
 def training_data(name: str, data: str, prof: Profile, root: str | None, labels: float,
-                  seed: int) -> Dataset:
+                  seed: int, size: int | None = None) -> Dataset:
     """What a method trains on: the unlabelled pool for SSL, a label budget of train else.
 
     A budget's images are repeated so that an epoch has as many images as the full train
     split: the same number of epochs then means the same number of steps at every budget.
     """
     if name in SSL_METHODS:
-        return catalog.dataset(data, "unlabelled", root, size=prof.image_size, profile=prof)
+        return catalog.dataset(data, "unlabelled", root, size=size or prof.image_size,
+                               profile=prof)
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     if labels >= 1.0:
         return train
@@ -123,9 +135,12 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
     val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
     torch.manual_seed(seed)
     method = build_method(name, prof, num_classes=int(train.labels.max()) + 1, **options)
-    history = fit(method, training_data(name, data, prof, root, labels, seed), prof, out,
+    size = method.data_size or prof.image_size  # SRGAN: its high-resolution crops
+    pretext_val = val if size == prof.image_size else \
+        catalog.dataset(data, "val", root, size=size, profile=prof)
+    history = fit(method, training_data(name, data, prof, root, labels, seed, size), prof, out,
                   resume=resume, epochs=epochs, lr=lr, seed=seed,
-                  monitors=[KNNMonitor(train, val), PretextMonitor(val)],
+                  monitors=[KNNMonitor(train, val), PretextMonitor(pretext_val)],
                   progress=progress)
     return method, history
 

@@ -131,3 +131,39 @@ def _for_display(view: torch.Tensor) -> torch.Tensor:
         mean, std = torch.tensor(MEAN)[:, None, None], torch.tensor(STD)[:, None, None]
         view = view * std + mean
     return view.clamp(0, 1)
+
+
+def sr_comparison(outputs: dict[str, torch.Tensor], count: int = 4) -> Figure:
+    """Super-resolution side by side: one row per image, columns LR (drawn at the HR size,
+    pixels visible), bicubic, SR and HR, the two up-scalings titled with their PSNR (dB, on
+    luminance). ``outputs`` holds (B, 3, h, w) images in [0, 1] under "lr", "bicubic", "sr",
+    "hr" (as :meth:`fgssl.methods.srgan.SRGAN.super_resolve` returns them)."""
+    from fgssl.evaluate.image_quality import psnr
+
+    high = outputs["hr"][:count]
+    scale = high.shape[-1] // outputs["lr"].shape[-1]
+    columns = {"LR": outputs["lr"][:count].repeat_interleave(scale, -1)
+               .repeat_interleave(scale, -2), "bicubic": outputs["bicubic"][:count],
+               "SR": outputs["sr"][:count], "HR": high}
+    scores = {name: psnr(columns[name], high, scale) for name in ("bicubic", "SR")}
+    images, titles = [], []
+    for row in range(len(high)):
+        for name, column in columns.items():
+            images.append(column[row])
+            titles.append(f"{name} {scores[name][row]:.1f} dB" if name in scores else name)
+    return show_images(torch.stack(images), titles, ncols=len(columns), cell_inches=2.0)
+
+
+def heatmaps(images: np.ndarray | torch.Tensor, maps: np.ndarray | torch.Tensor,
+             titles: Sequence[str] | None = None, keypoints: np.ndarray | None = None,
+             ncols: int = 6) -> Figure:
+    """Each image with a (H, W) map in [0, 1] drawn over it (where a network looks), and
+    optionally its part keypoints (N, K, 2)."""
+    fig = show_images(images, titles, ncols=ncols, cell_inches=2.0)
+    maps = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
+    for k, ax in enumerate(fig.axes[:len(maps)]):
+        ax.imshow(maps[k], cmap="inferno", alpha=0.55, interpolation="bilinear")
+        if keypoints is not None:
+            ax.plot(keypoints[k, :, 0] - 0.5, keypoints[k, :, 1] - 0.5, "o", markersize=3,
+                    color="cyan", markeredgecolor="black", markeredgewidth=0.5)
+    return fig

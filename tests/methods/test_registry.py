@@ -33,7 +33,7 @@ def test_random_backbone_is_seeded():
 
 
 def test_build_method_errors():
-    with pytest.raises(ValueError, match="choose one of simclr, jigsaw, supervised"):
+    with pytest.raises(ValueError, match="choose one of simclr, jigsaw, srgan, supervised"):
         build_method("byol", profile("ci"))
     with pytest.raises(ValueError, match="number of classes"):
         build_method("supervised", profile("ci"))

@@ -58,3 +58,26 @@ def test_sample_photo_is_a_square_uint8_image_and_none_without_sample_data(monke
 
     monkeypatch.setattr(cbook, "get_sample_data", missing)
     assert sample_photo(48) is None
+
+
+def test_sr_comparison_titles_each_upscaling_with_its_psnr():
+    from fgssl.viz.images import sr_comparison
+
+    high = torch.rand(3, 3, 16, 16)
+    outputs = {"lr": high[..., ::4, ::4], "bicubic": high.clamp(0.1, 0.9), "sr": high,
+               "hr": high}
+    fig = sr_comparison(outputs, count=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 8 and titles[0] == "LR" and titles[3] == "HR"
+    assert titles[1].startswith("bicubic ") and titles[1].endswith(" dB")
+    assert titles[2] == "SR 100.0 dB"  # identical to HR: the capped PSNR
+    assert fig.axes[0].images[0].get_array().shape == (16, 16, 3)  # LR drawn at the HR size
+
+
+def test_heatmaps_draw_the_map_over_each_image():
+    from fgssl.viz.images import heatmaps
+
+    fig = heatmaps(np.zeros((2, 8, 8, 3), np.uint8), torch.rand(2, 8, 8),
+                   keypoints=np.ones((2, 3, 2)))
+    assert [len(ax.images) for ax in fig.axes] == [2, 2]
+    assert len(fig.axes[0].lines) == 1

@@ -1,0 +1,100 @@
+"""SRGAN's losses (Ledig et al. 2017, Sec. 2.2): pixel, adversarial and content.
+
+- **pixel**: L1 or MSE between the super-resolved and the real image. Alone, it trains
+  SRResNet: sharp where it is sure, an average (a blur) where it is not.
+- **adversarial**: the discriminator D learns to tell real images from generated ones; the
+  generator is rewarded when D is fooled. Non-saturating BCE (Goodfellow et al. 2014): D
+  minimises ``-log D(x) - log(1 - D(G(z)))``, G minimises ``-log D(G(z))``. Relativistic
+  (ESRGAN, Wang et al. 2018): D judges whether a real image is *more* real than the average
+  generated one, and G the reverse.
+- **content**: distances between feature maps of a fixed network rather than pixels. Ledig
+  et al. use VGG19's relu5_4 ("VGG54") with ImageNet weights; :class:`VGGContent` loads them
+  from torchvision's cache. Without them, :func:`feature_matching` compares the
+  discriminator's own feature maps of the real and the generated image (Salimans et al.
+  2016) — no download needed.
+
+All logits are (B,); images (B, 3, H, W), standardised with the ImageNet mean and std.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+PIXEL_LOSSES = ("l1", "mse")
+ADVERSARIAL_LOSSES = ("bce", "relativistic")
+CONTENT_LOSSES = ("auto", "vgg", "features", "none")
+VGG_WEIGHTS = torchvision.models.VGG19_Weights.IMAGENET1K_V1
+
+
+def pixel_loss(generated: torch.Tensor, real: torch.Tensor, kind: str = "l1") -> torch.Tensor:
+    """Mean absolute (``l1``) or squared (``mse``) pixel error."""
+    if kind not in PIXEL_LOSSES:
+        raise ValueError(f"pixel loss must be one of {', '.join(PIXEL_LOSSES)}, got {kind!r}")
+    return F.l1_loss(generated, real) if kind == "l1" else F.mse_loss(generated, real)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                       kind: str = "bce") -> torch.Tensor:
+    """D's loss: call real images real (1) and generated ones fake (0)."""
+    if kind == "relativistic":
+        real_logits, fake_logits = (real_logits - fake_logits.mean(),
+                                    fake_logits - real_logits.mean())
+    elif kind != "bce":
+        raise ValueError(f"adversarial loss must be one of {', '.join(ADVERSARIAL_LOSSES)}, "
+                         f"got {kind!r}")
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def generator_adversarial_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None,
+                               kind: str = "bce") -> torch.Tensor:
+    """G's adversarial loss: non-saturating ``-log D(G(z))``; relativistic swaps the roles of
+    real and generated (``real_logits`` needed, without gradient)."""
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    if kind != "relativistic" or real_logits is None:
+        raise ValueError("the relativistic loss needs the real images' logits; kinds: "
+                         f"{', '.join(ADVERSARIAL_LOSSES)}")
+    return discriminator_loss(fake_logits, real_logits, "relativistic")
+
+
+def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor]
+                     ) -> torch.Tensor:
+    """Mean L1 distance between D's feature maps of generated and (detached) real images."""
+    return torch.stack([F.l1_loss(fake, real.detach())
+                        for fake, real in zip(fake_maps, real_maps, strict=True)]).mean()
+
+
+def vgg_weights_cached() -> bool:
+    """Whether torchvision's cache already holds the ImageNet VGG19 weights."""
+    name = Path(VGG_WEIGHTS.url).name
+    return (Path(torch.hub.get_dir()) / "checkpoints" / name).is_file()
+
+
+class VGGContent(nn.Module):
+    """Ledig et al.'s VGG54 loss: MSE between VGG19 relu5_4 maps (ImageNet weights, frozen)
+    of generated and real images, the maps rescaled by 1/12.75 (Ledig et al. Sec. 3.2).
+    Downloads the weights (548 MB) when they are not cached; fails with a clear message
+    when it cannot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            vgg = torchvision.models.vgg19(weights=VGG_WEIGHTS)
+        except (OSError, RuntimeError) as error:  # URLError is an OSError
+            raise ConnectionError(
+                "the VGG19 ImageNet weights are not cached and could not be downloaded "
+                f"({error}): connect to the internet once, or use content='features'"
+            ) from error
+        self.features = vgg.features[:36].eval().requires_grad_(False)  # up to relu5_4
+
+    def train(self, mode: bool = True) -> VGGContent:
+        return super().train(False)  # always frozen, BatchNorm-free, eval
+
+    def forward(self, generated: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self.features(generated), self.features(real).detach()) / 12.75**2
