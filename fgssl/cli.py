@@ -7,8 +7,9 @@
     fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
                    [--resume] [--variant V] [--permutations K] [--grid N] [--scale S]
                    [--content C] [--labels F] [--seed S] [--lr LR]
-    fgssl evaluate CKPT --data NAME [--root R] [--profile P] [--protocol linear|knn]
-                   [--features d|g] [--labels F] [--seed S] [--json]
+    fgssl evaluate CKPT --data NAME [--root R] [--profile P]
+                   [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
+                   [--json]
     fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain_parser.add_argument("--lr", type=float, help="learning rate for a batch of 256")
     _add_common(pretrain_parser, json_flag=False)
 
-    evaluate_parser = commands.add_parser("evaluate", help="linear probe or kNN on frozen features")
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="linear probe or kNN on frozen features, or fine-tuning")
     evaluate_parser.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
     evaluate_parser.add_argument("--data", type=_dataset_name, required=True)
     evaluate_parser.add_argument("--protocol", choices=PROTOCOLS, default="linear")
@@ -198,7 +200,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{name} on {args.data}, {args.protocol} probe with {result['n_train']} labels: "
+        how = "fine-tuned" if args.protocol == "finetune" else f"{args.protocol} probe"
+        print(f"{name} on {args.data}, {how} with {result['n_train']} labels: "
               f"top-1 {result['top1']:.1%}, mean per-class {result['mean_per_class_acc']:.1%}, "
               f"macro-F1 {result['macro_f1']:.3f} (majority floor {result['majority_floor']:.1%},"
               f" {result['n_test']} test images)")

@@ -112,11 +112,12 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
         weight_decay: float = 5e-4, warmup_fraction: float = 0.1, seed: int = 0,
         monitors: Sequence[Monitor] = (), device: str | None = None, amp: bool = True,
-        compile: bool = False, progress: bool = True, trace_points: int = 10
-        ) -> list[dict[str, Any]]:
+        compile: bool = False, progress: bool = True, trace_points: int = 10,
+        stop: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history
     (one record per epoch). ``method.trace`` also gets ``trace_points`` records per epoch (the
     logs averaged over the steps since the previous one), for curves finer than an epoch.
+    ``stop(history)``, asked after every epoch, ends training early when it says so.
 
     Sizes come from the profile unless given. With ``out_dir``, a checkpoint and the history
     are written after every epoch, and ``resume`` continues from the last checkpoint there.
@@ -215,6 +216,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         method.history, method.trace = history, trace
         if out is not None:
             _save(out, method, optimizers, schedulers, scaler, epoch + 1, seed)
+        if stop is not None and stop(history):
+            break
     bar.close()
     method.history, method.trace = history, trace
     return history

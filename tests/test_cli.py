@@ -137,3 +137,8 @@ def test_pretrain_srgan_and_evaluate_either_network(tmp_path, capsys):
     assert "--scale and --content are srgan's options, not jigsaw's" in capsys.readouterr().err
     assert main(["evaluate", "random", "--data", "synthbirds", "--features", "g"]) == 1
     assert "not for random" in capsys.readouterr().err
+
+
+def test_evaluate_by_fine_tuning(capsys):
+    assert main(["evaluate", "random", "--data", "synthbirds", "--protocol", "finetune"]) == 0
+    assert "random on synthbirds, fine-tuned with 192 labels: top-1" in capsys.readouterr().out

@@ -27,6 +27,7 @@ import json
 from dataclasses import asdict
 
 import numpy as np
+from torch.utils.data import Dataset, Subset
 
 from fgssl.data.folders import Collection, DataFormatError, Record
 from fgssl.utils import atomic_write_json
@@ -79,6 +80,14 @@ def label_subset(labels: np.ndarray, fraction: float | None = None,
         take = per_class if per_class is not None else max(1, round(fraction * len(order)))
         chosen.append(order[:take])
     return np.sort(np.concatenate(chosen))
+
+
+def repeated_budget(data: Dataset, budget: np.ndarray) -> Subset:
+    """The images of a label ``budget`` (indices into ``data``), repeated so that an epoch
+    has about as many images as ``data``: the same number of epochs then means the same
+    number of training steps at every budget."""
+    repeats = max(1, len(data) // len(budget))
+    return Subset(data, np.tile(budget, repeats).tolist())
 
 
 def finalise(collection: Collection, seed: int = 0) -> dict[str, list[Record]]:

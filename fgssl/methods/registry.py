@@ -16,15 +16,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
 from fgssl.config import Profile, runs_root
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
-from fgssl.data.splits import label_subset
+from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.methods.base import Method
 from fgssl.methods.jigsaw import Jigsaw
 from fgssl.methods.simclr import SimCLR
@@ -94,20 +93,15 @@ def backbone_for(checkpoint: str, prof: Profile, seed: int = 0, features: str | 
 
 def training_data(name: str, data: str, prof: Profile, root: str | None, labels: float,
                   seed: int, size: int | None = None) -> Dataset:
-    """What a method trains on: the unlabelled pool for SSL, a label budget of train else.
-
-    A budget's images are repeated so that an epoch has as many images as the full train
-    split: the same number of epochs then means the same number of steps at every budget.
-    """
+    """What a method trains on: the unlabelled pool for SSL, a label budget of train else
+    (repeated to the size of train, :func:`~fgssl.data.splits.repeated_budget`)."""
     if name in SSL_METHODS:
         return catalog.dataset(data, "unlabelled", root, size=size or prof.image_size,
                                profile=prof)
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     if labels >= 1.0:
         return train
-    budget = label_subset(train.labels, fraction=labels, seed=seed)
-    repeats = max(1, len(train) // len(budget))
-    return Subset(train, np.tile(budget, repeats).tolist())
+    return repeated_budget(train, label_subset(train.labels, fraction=labels, seed=seed))
 
 
 def default_out(name: str, prof: Profile, data: str, labels: float = 1.0, seed: int = 0,

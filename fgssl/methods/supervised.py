@@ -20,14 +20,16 @@ from fgssl.transforms import MEAN, STD
 
 
 class Supervised(Method):
-    """Cross-entropy on ``classifier(backbone(augment(image)))``."""
+    """Cross-entropy on ``classifier(backbone(augment(image)))``; a new ``backbone_name``
+    backbone unless a ``backbone`` module is given (fine-tuning passes a pretrained one)."""
 
     name = "supervised"
     base_lr = 0.2
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
-                 image_size: int = 32) -> None:
-        super().__init__(build_backbone(backbone_name, image_size))
+                 image_size: int = 32, backbone: nn.Module | None = None) -> None:
+        super().__init__(backbone if backbone is not None
+                         else build_backbone(backbone_name, image_size))
         self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
                           "image_size": image_size}
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)

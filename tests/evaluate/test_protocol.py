@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from fgssl.evaluate import protocol
+from fgssl.models.backbones import build_backbone
+
+
+class _Logged(Dataset):
+    """A split that writes down every image read, in order."""
+
+    def __init__(self, inner: Dataset, split: str, log: list[tuple[str, int]]) -> None:
+        self.inner, self.split, self.log = inner, split, log
+        self.labels = inner.labels
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, index: int):
+        self.log.append((self.split, index))
+        return self.inner[index]
+
+
+@pytest.mark.parametrize("name", protocol.PROTOCOLS)
+def test_the_test_split_is_read_once_after_every_choice_was_made(monkeypatch, name):
+    log: list[tuple[str, int]] = []
+    dataset = protocol.catalog.dataset
+    monkeypatch.setattr(protocol.catalog, "dataset", lambda data, split, *args, **kwargs:
+                        _Logged(dataset(data, split, *args, **kwargs), split, log))
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn")
+    result = protocol.evaluate_backbone(backbone, "synthbirds", "ci", name, labels=0.5)
+    test_reads = [i for split, i in log if split == "test"]
+    assert sorted(test_reads) == list(range(result["n_test"]))  # every test image, once
+    first_test = next(k for k, (split, _) in enumerate(log) if split == "test")
+    assert all(split == "test" for split, _ in log[first_test:])  # nothing chosen after it
+    assert {split for split, _ in log[:first_test]} == {"train", "val"}
+    assert result["n_train"] == 96 and 0 <= result["top1"] <= 1  # half of 8 per class x 24
+
+
+def test_finetune_protocol_reports_its_val_chosen_epoch_and_leaves_the_backbone(monkeypatch):
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn")
+    before = [p.clone() for p in backbone.parameters()]
+    result = protocol.evaluate_backbone(backbone, "synthbirds", "ci", "finetune")
+    assert result["protocol"] == "finetune" and result["epochs"] >= 1
+    assert all(torch.equal(a, b) for a, b in zip(before, backbone.parameters(), strict=True))
+    assert np.isfinite(result["val_top1"]) and result["majority_floor"] > 0
