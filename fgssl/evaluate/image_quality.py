@@ -1,6 +1,6 @@
 """Image quality for super-resolution: PSNR and SSIM on the luminance channel.
 
-Super-resolution papers (SRGAN, Ledig et al. 2017, Sec. 4.1, among them) report both on the
+Super-resolution papers (SRGAN, Ledig et al. 2017, among them) report both on the
 Y channel of YCbCr, with ``scale`` pixels shaved off each border, where the bicubic
 up-sampling has no neighbours to use. Images are (B, 3, H, W) floats in [0, 1].
 

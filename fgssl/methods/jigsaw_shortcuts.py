@@ -1,6 +1,6 @@
 """Shortcuts: how a Jigsaw puzzle can be solved without learning anything about objects.
 
-A network takes the easiest route to a low loss. Noroozi & Favaro (2016, Sec. 3.2) list the
+A network takes the easiest route to a low loss. Noroozi & Favaro (2016) list the
 routes a puzzle leaves open: tiles whose **edges** continue into each other (low-level
 statistics such as the gradient and colour at the border say who the neighbours are), and
 **chromatic aberration** (a lens shifts red and blue apart, the more so towards the image's

@@ -40,6 +40,7 @@ from fgssl.methods.base import Method
 from fgssl.methods.srgan_losses import (
     ADVERSARIAL_LOSSES,
     CONTENT_LOSSES,
+    PIXEL_LOSSES,
     VGGContent,
     discriminator_loss,
     feature_matching,
@@ -98,7 +99,8 @@ class SRGAN(Method):
 
     name = "srgan"
     # Adam, for a batch of 256: 1e-3 at the cpu profile's 64 (Ledig et al.: 1e-4 at batch 16).
-    # On SynthBirds (cpu profile, seed 0) 1e-3 gave +1.23 dB over bicubic, 2.5e-4 +0.62 dB.
+    # In a trial on SynthBirds (cpu profile, seed 0, 9x9 last generator convolution) 1e-3 gave
+    # +1.23 dB over bicubic, 2.5e-4 +0.62 dB.
     base_lr = 4e-3
 
     def __init__(self, image_size: int = 32, scale: int = 4, hr_size: int | None = None,
@@ -112,9 +114,11 @@ class SRGAN(Method):
         if features not in FEATURES:
             raise ValueError(f"features must be 'd' (discriminator) or 'g' (generator), got "
                              f"{features!r}")
-        if adversarial not in ADVERSARIAL_LOSSES or content not in CONTENT_LOSSES:
-            raise ValueError(f"adversarial must be one of {', '.join(ADVERSARIAL_LOSSES)} and "
-                             f"content one of {', '.join(CONTENT_LOSSES)}")
+        if pixel not in PIXEL_LOSSES or adversarial not in ADVERSARIAL_LOSSES or \
+                content not in CONTENT_LOSSES:
+            raise ValueError(f"pixel must be one of {', '.join(PIXEL_LOSSES)}, adversarial one "
+                             f"of {', '.join(ADVERSARIAL_LOSSES)} and content one of "
+                             f"{', '.join(CONTENT_LOSSES)}")
         if not 0 <= pixel_fraction <= 1:
             raise ValueError(f"pixel_fraction must be in [0, 1], got {pixel_fraction}")
         generator = SRResNet(scale, generator_channels, generator_blocks,

@@ -78,7 +78,7 @@ def vgg_weights_cached() -> bool:
 
 class VGGContent(nn.Module):
     """Ledig et al.'s VGG54 loss: MSE between VGG19 relu5_4 maps (ImageNet weights, frozen)
-    of generated and real images, the maps rescaled by 1/12.75 (Ledig et al. Sec. 3.2).
+    of generated and real images, the maps rescaled by 1/12.75 (Ledig et al., training details).
     Downloads the weights (548 MB) when they are not cached; fails with a clear message
     when it cannot."""
 

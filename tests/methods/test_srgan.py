@@ -169,3 +169,12 @@ def test_checkpoints_give_either_network_as_a_backbone(tmp_path):
     assert backbone_for(str(tmp_path), prof)[0] == "srgan"  # the configured default: D
     with pytest.raises(ValueError, match="not for random"):
         backbone_for("random", prof, features="g")
+
+
+def test_bad_options_are_clear_errors():
+    with pytest.raises(ValueError, match="pixel must be one of l1, mse"):
+        _small(pixel="huber")
+    with pytest.raises(ValueError, match="features must be 'd'"):
+        _small(features="both")
+    with pytest.raises(ValueError, match="not divisible by the scale 4"):
+        _small(hr_size=30)
