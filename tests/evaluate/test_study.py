@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from fgssl.evaluate.study import compare, low_label_fraction, markdown_table
+from fgssl.models.backbones import build_backbone
+
+
+def test_the_low_label_point_gives_every_class_at_most_ten_images():
+    from fgssl.data.splits import label_subset
+
+    labels = np.repeat(np.arange(4), [100, 80, 100, 30])
+    fraction = low_label_fraction(labels, per_class=10)
+    assert fraction == 0.1
+    counts = np.bincount(labels[label_subset(labels, fraction=fraction, seed=3)])
+    assert counts.max() == 10 and counts.min() >= 1
+    assert low_label_fraction(np.repeat(np.arange(3), 8)) == 1.0  # fewer than 10 everywhere
+
+
+def _backbones() -> dict:
+    torch.manual_seed(0)
+    return {"random A": build_backbone("small_cnn"), "random B": build_backbone("small_cnn")}
+
+
+def test_every_backbone_protocol_and_budget_gets_a_row_over_the_seeds():
+    rows = compare(_backbones(), "synthbirds", "ci", protocols=("linear", "knn"),
+                   fractions=(1.0, 0.25), seeds=2, progress=False)
+    assert [(r["method"], r["protocol"], r["labels"]) for r in rows] == [
+        (m, p, f) for m in ("random A", "random B") for p in ("linear", "knn")
+        for f in (1.0, 0.25)]
+    for row in rows:
+        assert row["seeds"] == 2 and len(row["top1_values"]) == 2
+        assert row["top1_mean"] == pytest.approx(np.mean(row["top1_values"]), abs=1e-4)
+        assert row["n_train"] == (192 if row["labels"] == 1.0 else 48)
+    low = [r for r in rows if r["labels"] == 0.25]
+    assert any(len(set(r["top1_values"])) > 1 for r in low)  # seeds pick other label subsets
+    again = compare(_backbones(), "synthbirds", "ci", protocols=("linear", "knn"),
+                    fractions=(1.0, 0.25), seeds=2, progress=False)
+    assert [r["top1_values"] for r in again] == [r["top1_values"] for r in rows]
+
+
+def test_the_table_has_a_line_per_method_and_a_column_per_protocol_and_budget():
+    rows = [{"method": "SimCLR", "protocol": "linear", "labels": 1.0, "top1_mean": 0.288,
+             "top1_std": 0.025}, {"method": "random", "protocol": "linear", "labels": 0.1,
+                                  "top1_mean": 0.07, "top1_std": 0.0}]
+    table = markdown_table(rows).splitlines()
+    assert table[0] == "| method | linear, 100% labels | linear, 10% labels |"
+    assert table[2] == "| SimCLR | 28.8 ± 2.5 | – |"
+    assert table[3] == "| random | – | 7.0 ± 0.0 |"
+    with pytest.raises(ValueError, match="seeds"):
+        compare({}, "synthbirds", "ci", seeds=0)
