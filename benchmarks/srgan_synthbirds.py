@@ -34,8 +34,12 @@ PROTOCOLS = ("linear", "knn")
 
 
 def _option(text: str) -> tuple[str, Any]:
+    """``key=value``: the value as JSON when it is (numbers, true/false), else a string."""
     key, _, value = text.partition("=")
-    return key, json.loads(value) if value[:1] in "0123456789-[{tf" else value
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def main() -> None:

@@ -24,15 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
-from fgssl.evaluate.features import frozen
+from fgssl.evaluate.features import extract_features
 from fgssl.methods.base import Method
 from fgssl.methods.supervised import Supervised
 from fgssl.train import fit
-from fgssl.transforms import normalise
 
 
 class FineTune(Supervised):
@@ -60,18 +59,13 @@ class FineTune(Supervised):
                  "weight_decay": 0.0}]
         return [torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)]
 
-    @torch.no_grad()
-    def predict(self, data: Dataset, device: torch.device | str = "cpu",
-                batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted classes and true labels of a dataset of uint8 images, in eval mode."""
-        to_input = normalise()
-        predictions, labels = [], []
-        with frozen(self):
-            for images, targets in DataLoader(data, batch_size=batch_size):
-                logits = self.classifier(self.backbone(to_input(images).to(device)))
-                predictions.append(logits.argmax(1).cpu())
-                labels.append(targets)
-        return torch.cat(predictions).numpy(), torch.cat(labels).numpy()
+    def predict(self, data: Dataset, device: torch.device | str = "cpu"
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted classes and true labels of a dataset of uint8 images, frozen in eval mode
+        (through :func:`~fgssl.evaluate.features.extract_features`, the logits as features)."""
+        logits, labels = extract_features(nn.Sequential(self.backbone, self.classifier), data,
+                                          device=device)
+        return logits.argmax(1), labels
 
 
 class BestOnVal:

@@ -193,6 +193,12 @@ def unshuffle_tiles(puzzles: torch.Tensor, permutations: torch.Tensor, labels: t
     return torch.empty_like(puzzles).scatter_(1, index, puzzles)
 
 
+def standardise_tiles(tiles: torch.Tensor) -> torch.Tensor:
+    """Each tile of (..., C, t, t) to zero mean and unit variance per channel."""
+    mean = tiles.mean(dim=(-2, -1), keepdim=True)
+    return (tiles - mean) / tiles.std(dim=(-2, -1), keepdim=True).clamp_min(1e-3)
+
+
 def make_puzzles(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3,
                  tile: int | None = None, jitter: bool = True, standardise: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -202,8 +208,7 @@ def make_puzzles(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3
     (K, T). Returns the puzzles (B, T, C, tile, tile) and their labels (B,), indices into K."""
     tiles = cut_tiles(images, grid, tile, jitter)
     if standardise:
-        mean = tiles.mean(dim=(3, 4), keepdim=True)
-        tiles = (tiles - mean) / tiles.std(dim=(3, 4), keepdim=True).clamp_min(1e-3)
+        tiles = standardise_tiles(tiles)
     labels = torch.randint(len(permutations), (len(images),), device=images.device)
     return shuffle_tiles(tiles, permutations, labels), labels
 

@@ -20,6 +20,7 @@ from fgssl.methods.jigsaw import (
     cut_tiles,
     make_puzzles,
     shuffle_tiles,
+    standardise_tiles,
     tile_size,
     unshuffle_tiles,
 )
@@ -47,7 +48,7 @@ def _number_tiles(ax: Axes, numbers: list[int], grid: int, size: int, gap: int =
                 bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "linewidth": 0})
 
 
-def _for_display(tiles: torch.Tensor) -> torch.Tensor:
+def _stretch(tiles: torch.Tensor) -> torch.Tensor:
     """Standardised tiles (T, C, t, t) mapped to [0, 1] per tile, for the eye."""
     low = tiles.amin(dim=(1, 2, 3), keepdim=True)
     high = tiles.amax(dim=(1, 2, 3), keepdim=True)
@@ -71,8 +72,6 @@ def puzzle_steps(image: torch.Tensor, permutations: torch.Tensor, label: int, gr
     size, cell = tiles.shape[-1], min(height, width) // grid
     order = permutations[label]
     shuffled = shuffle_tiles(tiles[None], permutations, torch.tensor([label]))[0]
-    standardised = (shuffled - shuffled.mean(dim=(2, 3), keepdim=True)) / \
-        shuffled.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
 
     fig, axes = plt.subplots(1, 5, figsize=(13, 3))
     titles = ["1. cut into a grid", "2. a tile inside each cell", "3. the tiles",
@@ -93,7 +92,8 @@ def puzzle_steps(image: torch.Tensor, permutations: torch.Tensor, label: int, gr
     _number_tiles(axes[2], list(range(len(tiles))), grid, size)
     axes[3].imshow(tile_mosaic(shuffled, grid), interpolation="nearest")
     _number_tiles(axes[3], order.tolist(), grid, size)
-    axes[4].imshow(tile_mosaic(_for_display(standardised), grid), interpolation="nearest")
+    network_view = _stretch(standardise_tiles(shuffled))
+    axes[4].imshow(tile_mosaic(network_view, grid), interpolation="nearest")
     fig.tight_layout()
     return fig
 

@@ -39,7 +39,7 @@ def test_the_test_split_is_read_once_after_every_choice_was_made(monkeypatch, na
     assert result["n_train"] == 96 and 0 <= result["top1"] <= 1  # half of 8 per class x 24
 
 
-def test_finetune_protocol_reports_its_val_chosen_epoch_and_leaves_the_backbone(monkeypatch):
+def test_finetune_protocol_reports_its_val_chosen_epoch_and_leaves_the_backbone():
     torch.manual_seed(0)
     backbone = build_backbone("small_cnn")
     before = [p.clone() for p in backbone.parameters()]

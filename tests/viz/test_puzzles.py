@@ -61,7 +61,7 @@ def test_the_steps_show_each_tile_inside_its_cell_and_number_the_shuffle():
     assert numbers == PERMUTATIONS[4].tolist()
 
 
-def test_the_game_widget_draws_its_default_view_and_deals_new_puzzles():
+def test_the_game_widget_offers_the_puzzles_options_and_deals_new_puzzles():
     from fgssl.viz.widgets import jigsaw_game
 
     images = _images()
