@@ -10,7 +10,8 @@
     fgssl evaluate CKPT --data NAME [--root R] [--profile P]
                    [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
                    [--json]
-    fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR]
+    fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR] [--methods M ...]
+               [--seeds N]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
 command line and 1 for anything else; ``--json`` prints one JSON object on stdout's last line.
@@ -21,16 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from fgssl.config import PROFILE_NAMES, runs_root
+from fgssl.config import PROFILE_NAMES
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
+from fgssl.demo import ENTRIES, run_demo
 from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
 from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
 from fgssl.methods.srgan_losses import CONTENT_LOSSES
@@ -136,9 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--seed", type=int, default=0)
     _add_common(evaluate_parser)
 
-    demo = commands.add_parser("demo", help="the main job on the embedded SynthBirds default")
+    demo = commands.add_parser(
+        "demo", help="the main job: the whole study (every method, every baseline)")
     demo.add_argument("--data", type=_dataset_name, default="synthbirds")
-    demo.add_argument("--out", type=Path, help="output folder (default: runs/<profile>/demo)")
+    demo.add_argument("--out", type=Path,
+                      help="results folder (default: runs/<profile>/<data>/demo)")
+    demo.add_argument("--methods", nargs="+", metavar="M",
+                      help=f"a subset of: {', '.join(ENTRIES)} (default: all)")
+    demo.add_argument("--seeds", type=_positive, default=2,
+                      help="evaluation seeds: label subsets and probe initialisations "
+                           "(default 2)")
     _add_common(demo, json_flag=False)
     return parser
 
@@ -208,21 +216,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from fgssl.viz.images import synthbirds_siblings
-
-    prof = get_profile(args.profile)
-    out = args.out or runs_root() / prof.name / "demo"
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    result = catalog.prepare(args.data, args.root, prof.name)
-    _print_info(result)
-    if args.data == "synthbirds":
-        figure = synthbirds_siblings(size=max(64, prof.image_size), annotate=True)
-        figure.savefig(out / "synthbirds_siblings.png", dpi=100)
-        print(f"  gallery:  {out / 'synthbirds_siblings.png'} (sibling species side by side)")
-    (out / "dataset.json").write_text(json.dumps(result, indent=1))
-    print(f"demo: data ready in {time.perf_counter() - start:.1f} s; the method comparison "
-          f"is not built yet (see README, 'Status')")
+    run_demo(args.profile, args.data, args.root, args.out, args.methods, args.seeds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

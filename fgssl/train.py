@@ -1,14 +1,14 @@
 """``fit()``: the one training loop every method uses.
 
 It owns what methods should not each get slightly wrong: the device, mixed precision (bf16
-where the GPU supports it, else fp16 with a gradient scaler; none on the CPU), channels-last
-memory layout, optional ``torch.compile``, a learning-rate schedule that is *stepped* (linear
-warm-up, then cosine decay, per step — the study created a scheduler and never stepped it),
-``tqdm.auto`` progress with the live loss and an ETA, monitors run on val after every epoch
-(an online kNN classifier; the method's own pretext metrics), a JSON history, an atomic
-checkpoint after every epoch, exact resumption (weights, optimizer, schedule, epoch and random
-state), and a NaN/inf check that stops with a clear message while the last good checkpoint
-stays on disk.
+where the GPU supports it, else fp16 with a gradient scaler; bf16 on a CPU that computes it
+natively, float32 on other CPUs), channels-last memory layout, optional ``torch.compile``, a
+learning-rate schedule that is *stepped* (linear warm-up, then cosine decay, per step — the
+study created a scheduler and never stepped it), ``tqdm.auto`` progress with the live loss and
+an ETA, monitors run on val after every epoch (an online kNN classifier; the method's own
+pretext metrics), a JSON history, an atomic checkpoint after every epoch, exact resumption
+(weights, optimizer, schedule, epoch and random state), and a NaN/inf check that stops with a
+clear message while the last good checkpoint stays on disk.
 
 Example::
 
@@ -41,6 +41,7 @@ from fgssl.utils import (
     atomic_save,
     atomic_write_json,
     choose_device,
+    cpu_has_native_bf16,
     load_checkpoint,
     seed_everything,
 )
@@ -100,6 +101,9 @@ def _to_device(inputs: Inputs, device: torch.device) -> Inputs:
 
 def _precision(device: torch.device, amp: bool) -> tuple[Any, torch.amp.GradScaler]:
     """An autocast context for the device, and a scaler (enabled for fp16 only)."""
+    if amp and device.type == "cpu" and cpu_has_native_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16), \
+            torch.amp.GradScaler("cpu", enabled=False)
     if not amp or device.type != "cuda":
         return nullcontext(), torch.amp.GradScaler("cpu", enabled=False)
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -113,9 +117,11 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         weight_decay: float = 5e-4, warmup_fraction: float = 0.1, seed: int = 0,
         monitors: Sequence[Monitor] = (), device: str | None = None, amp: bool = True,
         compile: bool = False, progress: bool = True, trace_points: int = 10,
-        stop: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[dict[str, Any]]:
+        monitor_every: int = 1, stop: Callable[[list[dict[str, Any]]], bool] | None = None
+        ) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history
-    (one record per epoch). ``method.trace`` also gets ``trace_points`` records per epoch (the
+    (one record per epoch; the monitors' numbers in every ``monitor_every``-th record and the
+    last). ``method.trace`` also gets ``trace_points`` records per epoch (the
     logs averaged over the steps since the previous one), for curves finer than an epoch.
     ``stop(history)``, asked after every epoch, ends training early when it says so.
 
@@ -207,8 +213,9 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
             bar.update()
         record = {"epoch": epoch + 1, **epoch_means.pop(),
                   "lr": schedulers[0].get_last_lr()[0], "seconds": time.perf_counter() - started}
-        for monitor in monitors:
-            record.update(monitor(method, device_))
+        if (epoch + 1) % monitor_every == 0 or epoch + 1 == epochs:
+            for monitor in monitors:
+                record.update(monitor(method, device_))
         bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.3f}", **{
             short: form.format(record[key]) for short, (key, form) in _SHOWN.items()
             if key in record})

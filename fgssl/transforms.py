@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torchvision.ops import roi_align
+import torch.nn.functional as F
 from torchvision.transforms import v2
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -176,23 +176,35 @@ def saliency_map(images: torch.Tensor) -> torch.Tensor:
     return saliency / saliency.flatten(1).amax(1).clamp_min(1e-12)[:, None, None]
 
 
+def resize_boxes(images: torch.Tensor, left: torch.Tensor, top: torch.Tensor,
+                 box_width: torch.Tensor, box_height: torch.Tensor, size: int) -> torch.Tensor:
+    """One box per image (pixel edges, (B,) each) resized bilinearly to ``size`` x ``size``
+    with a single ``grid_sample``: (B, C, H, W) -> (B, C, size, size) float."""
+    batch, channels, height, width = images.shape
+    theta = torch.zeros(batch, 2, 3, device=images.device)  # output [-1, 1] -> the box
+    theta[:, 0, 0], theta[:, 1, 1] = box_width / width, box_height / height
+    theta[:, 0, 2] = (2 * left + box_width) / width - 1
+    theta[:, 1, 2] = (2 * top + box_height) / height - 1
+    grid = F.affine_grid(theta, [batch, channels, size, size], align_corners=False)
+    return F.grid_sample(images.float(), grid, mode="bilinear", align_corners=False)
+
+
 @one_or_batch
-def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = (0.3, 0.8)
-                ) -> torch.Tensor:
+def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = (0.3, 0.8),
+                saliency: torch.Tensor | None = None) -> torch.Tensor:
     """A square crop per image, of a random fraction ``scale`` of its area, centred near the
     saliency peak (drawn with weight saliency^4: the peak, with some randomness), resized to
-    ``size``: (B, 3, H, W) -> (B, 3, size, size) float."""
+    ``size``: (B, 3, H, W) -> (B, 3, size, size) float. ``saliency`` (B, H, W), when given,
+    saves computing :func:`saliency_map` again for a second view of the same images."""
     batch, _, height, width = images.shape
-    weights = saliency_map(images).flatten(1) ** 4
-    centre = torch.multinomial(weights + 1e-12, 1)[:, 0]
+    saliency = saliency_map(images) if saliency is None else saliency
+    centre = torch.multinomial(saliency.flatten(1) ** 4 + 1e-12, 1)[:, 0]
     cy, cx = (centre // width).float(), (centre % width).float()
     area = torch.empty(batch, device=images.device).uniform_(*scale)
     side = (area.sqrt() * width).round().clamp(2, min(height, width))
     top = (cy - side // 2).clamp(min=0).minimum(height - side)
     left = (cx - side // 2).clamp(min=0).minimum(width - side)
-    boxes = torch.stack([torch.arange(batch, device=images.device, dtype=torch.float32),
-                         left, top, left + side, top + side], 1)  # (B, 5): index, x1 y1 x2 y2
-    crops = roi_align(images.float(), boxes, size, aligned=True)
+    crops = resize_boxes(images, left, top, side, side, size)
     return crops.round().clamp(0, 255).to(torch.uint8) if images.dtype == torch.uint8 else crops
 
 

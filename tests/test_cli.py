@@ -51,12 +51,33 @@ def test_missing_data_is_one_line_with_directions(tmp_path, capsys):
     assert err.startswith("fgssl: error: stanford_cars is not in") and "cars_train/" in err
 
 
-def test_demo_prepares_synthbirds_and_writes_a_gallery(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
-    assert (tmp_path / "demo" / "synthbirds_siblings.png").stat().st_size > 10_000
-    saved = json.loads((tmp_path / "demo" / "dataset.json").read_text())
-    assert saved["name"] == "synthbirds" and saved["prepared"]
-    assert "sibling species" in capsys.readouterr().out
+def test_demo_with_chosen_methods_writes_the_results(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--methods", "scratch", "random",
+                 "--seeds", "1"]) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert {row["method"] for row in saved["rows"]} == {"random", "scratch", "majority class"}
+    assert saved["evaluation_seeds"] == 1 and saved["data"] == "synthbirds"
+    assert "| random |" in capsys.readouterr().out  # the table, printed at the end
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--methods", "simclr", "byol"], "unknown --methods byol: choose from simclr,"),
+    (["demo", "--data", "stanford_cars", "--root", "{tmp}"], "stanford_cars is not in"),
+    (["demo", "--methods", "imagenet"], "nothing left to evaluate: no ImageNet weights exist"),
+])
+def test_demo_mistakes_are_one_line(argv, message, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_demo_refuses_an_unknown_dataset_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--data", "cub2011"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown dataset 'cub2011'" in err
 
 
 def test_python_dash_m_runs_the_same_command():

@@ -84,3 +84,19 @@ def test_views_reject_a_single_image_or_wrong_channels():
         BatchSimCLRViews(32)(torch.zeros(3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match="choose one of standard"):
         BatchSimCLRViews(32, variant="mixup")
+
+
+def test_random_resized_crop_draws_boxes_of_the_asked_area_per_image():
+    from fgssl.gpu_augment import random_resized_crop
+
+    ramp = torch.arange(32.0).view(1, 1, 1, 32).expand(400, 1, 32, 32)  # x coordinate
+    torch.manual_seed(0)
+    crops = random_resized_crop(ramp, 16, scale=(0.25, 0.25), ratio=(1.0, 1.0))
+    assert crops.shape == (400, 1, 16, 16)
+    widths = crops[:, 0, 0, -1] - crops[:, 0, 0, 0]  # a 16-px box spans 15 steps of 1 px
+    assert torch.allclose(widths, torch.full((400,), 15.0), atol=1e-3)
+    assert len(set(crops[:, 0, 0, 0].tolist())) > 10  # each image its own place
+    whole = random_resized_crop(ramp[:2], 32, scale=(1.0, 1.0), ratio=(1.0, 1.0))
+    assert torch.allclose(whole, ramp[:2])  # the full box is the identity
+    fallback = random_resized_crop(ramp[:2], 32, scale=(1.0, 1.0), ratio=(2.0, 2.0))
+    assert torch.isfinite(fallback).all()  # no box of ratio 2 fits: the centred fallback

@@ -61,3 +61,24 @@ def test_device_choice_and_hint(monkeypatch):
     assert "no GPU" in utils.device_hint(device)
     with pytest.raises(RuntimeError, match="no GPU is visible"):
         utils.choose_device("cuda")
+
+
+def test_weights_cached_looks_in_torchvisions_cache(tmp_path, monkeypatch):
+    from fgssl.utils import weights_cached
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    url = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+    assert not weights_cached(url)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(b"weights")
+    assert weights_cached(url)
+
+
+def test_bf16_on_the_cpu_only_where_the_hardware_has_it(monkeypatch):
+    from fgssl.utils import cpu_has_native_bf16
+
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    assert not cpu_has_native_bf16()
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert cpu_has_native_bf16()

@@ -252,7 +252,7 @@ def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
     key = {"dataset": name, "split": split, "size": size, "seed": seed,
            "records": [(r.path, r.label) for r in records]}
     images = cached_images(
-        found.root / "fgssl_cache" / f"{split}_{size}px_seed{seed}", key, len(records), size,
+        found.root / ".fgssl_cache" / f"{split}_{size}px_seed{seed}", key, len(records), size,
         lambda a, b: np.stack([resize_center_crop(load_rgb(found.root / r.path, found.trim_bottom),
                                                   size) for r in records[a:b]]),
         desc=f"decoding {name} {split}",

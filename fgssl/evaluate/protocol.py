@@ -1,9 +1,12 @@
 """The evaluation protocol: frozen features, a label budget, selection on val, test once.
 
-:func:`evaluate_backbone` is the one place that reads the test split: features of the train
-label budget, val and test are extracted from the frozen backbone; the probe (its C, or kNN's
-k) is chosen on val — or a copy of the backbone is fine-tuned on the budget, its epoch chosen
-on val; then test is scored once and reported with the majority-class floor.
+:func:`evaluate_jobs` is the one place that reads the test split. For one backbone and any
+number of jobs — (protocol, label fraction, seed) — it first makes every choice on val: the
+linear probe's C and kNN's k on features of the frozen backbone (train and val features are
+extracted once and shared by the jobs), or a copy of the backbone fine-tuned on the label
+budget with its epoch chosen on val. Only then does it read test, once: its frozen features
+for every probe, and each fine-tuned model's predictions. :func:`evaluate_backbone` is the
+single-job form the command line uses.
 
 Example::
 
@@ -15,11 +18,12 @@ Example::
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from torch import nn
-from torch.utils.data import Subset
 
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
@@ -34,46 +38,102 @@ from fgssl.utils import choose_device
 PROTOCOLS = ("linear", "knn", "finetune")
 
 
+class Job(NamedTuple):
+    """One evaluation of a backbone: a protocol, a fraction of train's labels, a seed (which
+    picks the label subset and initialises the probe or the classifier)."""
+
+    protocol: str
+    labels: float = 1.0
+    seed: int = 0
+
+
+class _Chosen(NamedTuple):
+    """A job's predictor, chosen on val: test images (fine-tuned) or test features (frozen)
+    in, classes out."""
+
+    job: Job
+    budget: np.ndarray  # indices of the labelled train images used
+    choice: dict[str, Any]  # C, k or the epoch kept
+    val_top1: float
+    predict: Callable[..., Any]
+
+
 def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | None = None,
                       protocol: str = "linear", labels: float = 1.0, seed: int = 0,
                       root: str | None = None, device: str | None = None) -> dict[str, Any]:
     """Top-1, mean per-class accuracy and macro-F1 on test of a backbone: frozen under a
     linear probe or kNN, or fine-tuned (a copy; ``backbone`` is never changed), trained on
     ``labels`` (a fraction) of the train split and selected on val."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
-    if not 0 < labels <= 1:
-        raise ValueError(f"--labels is a fraction of the train split in (0, 1], got {labels}")
+    return evaluate_jobs(backbone, data, profile, [Job(protocol, labels, seed)], root,
+                         device)[0]
+
+
+def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
+                  jobs: Sequence[Job], root: str | None = None, device: str | None = None,
+                  backbone_lr_factor: float = 0.1) -> list[dict[str, Any]]:
+    """One result per job (as :func:`evaluate_backbone`'s), every choice made on val before
+    test is read. ``backbone_lr_factor`` is fine-tuning's backbone rate relative to the
+    classifier's (1.0 with a random-init backbone: supervised training from scratch)."""
+    for job in jobs:
+        if job.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
+                             f"{', '.join(PROTOCOLS)}")
+        if not 0 < job.labels <= 1:
+            raise ValueError(f"--labels is a fraction of the train split in (0, 1], got "
+                             f"{job.labels}")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     device_ = choose_device(device)
     backbone = backbone.to(device_)
-    splits = {s: catalog.dataset(data, s, root, size=prof.image_size, profile=prof)
-              for s in ("train", "val", "test")}
-    budget = label_subset(np.asarray(splits["train"].labels), fraction=labels, seed=seed)
-    train_y = np.asarray(splits["train"].labels)[budget]
-    num_classes = int(max(train_y.max(), np.asarray(splits["val"].labels).max())) + 1
-    if protocol == "finetune":
-        tuned = finetune(backbone, repeated_budget(splits["train"], budget), splits["val"],
-                         num_classes, prof, seed=seed, device=str(device_))
-        chosen, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
-        predicted, test_y = tuned.model.predict(splits["test"], device_)  # test, read once
-    else:
-        train_x, _ = extract_features(backbone, Subset(splits["train"], budget.tolist()),
-                                      device=device_)
-        val_x, val_y = extract_features(backbone, splits["val"], device=device_)
-        if protocol == "linear":
-            probe = fit_linear_probe(train_x, train_y, val_x, val_y, seed=seed)
-            chosen, val_top1, predict = {"C": probe.C}, probe.val_top1, probe.predict
+    train, val = (catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
+                  for split in ("train", "val"))
+    train_labels, val_labels = np.asarray(train.labels), np.asarray(val.labels)
+    num_classes = int(max(train_labels.max(), val_labels.max())) + 1
+    features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if any(job.protocol != "finetune" for job in jobs):  # frozen: extracted once, shared
+        features["train"] = extract_features(backbone, train, device=device_)
+        features["val"] = extract_features(backbone, val, device=device_)
+
+    chosen = []
+    for job in jobs:
+        budget = label_subset(train_labels, fraction=job.labels, seed=job.seed)
+        if job.protocol == "finetune":
+            tuned = finetune(backbone, repeated_budget(train, budget), val, num_classes, prof,
+                             seed=job.seed, device=str(device_),
+                             backbone_lr_factor=backbone_lr_factor)
+            choice, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
+            predictor: Callable = functools.partial(tuned.model.predict, device=device_)
         else:
-            k, val_top1 = choose_k(train_x, train_y, val_x, val_y, num_classes=num_classes)
-            chosen = {"k": k}
-            predict = functools.partial(knn_predict, train_x, train_y, k=k,
-                                        num_classes=num_classes)
-        test_x, test_y = extract_features(backbone, splits["test"], device=device_)  # read once
-        predicted = predict(test_x)
-    return {
-        "protocol": protocol, "labels": labels, "seed": seed, **chosen, "val_top1": val_top1,
-        **classification_metrics(test_y, predicted, num_classes),
-        "majority_floor": majority_floor(train_y, test_y),
-        "n_train": len(train_y), "n_test": len(test_y),
-    }
+            x, y = features["train"][0][budget], train_labels[budget]
+            if job.protocol == "linear":
+                probe = fit_linear_probe(x, y, *features["val"], seed=job.seed)
+                choice, val_top1, predictor = {"C": probe.C}, probe.val_top1, probe.predict
+            else:
+                k, val_top1 = choose_k(x, y, *features["val"], num_classes=num_classes)
+                choice = {"k": k}
+                predictor = functools.partial(knn_predict, x, y, k=k, num_classes=num_classes)
+        chosen.append(_Chosen(job, budget, choice, val_top1, predictor))
+    return _score_on_test(backbone, data, prof, root, device_, chosen, train_labels,
+                          num_classes)
+
+
+def _score_on_test(backbone: nn.Module, data: str, prof: Profile, root: str | None,
+                   device: torch.device, chosen: list[_Chosen], train_labels: np.ndarray,
+                   num_classes: int) -> list[dict[str, Any]]:
+    """The only reader of test: frozen test features once (for every probe), and each
+    fine-tuned model's predictions."""
+    test = catalog.dataset(data, "test", root, size=prof.image_size, profile=prof)
+    frozen_test = None
+    results = []
+    for job, budget, choice, val_top1, predictor in chosen:
+        if job.protocol == "finetune":
+            predicted, test_y = predictor(test)
+        else:
+            if frozen_test is None:
+                frozen_test = extract_features(backbone, test, device=device)
+            predicted, test_y = predictor(frozen_test[0]), frozen_test[1]
+        results.append({
+            "protocol": job.protocol, "labels": job.labels, "seed": job.seed, **choice,
+            "val_top1": val_top1, **classification_metrics(test_y, predicted, num_classes),
+            "majority_floor": majority_floor(train_labels[budget], test_y),
+            "n_train": len(budget), "n_test": len(test_y)})
+    return results

@@ -1,10 +1,14 @@
 """The comparison at the heart of the study: every backbone, every protocol, every label
 budget, repeated over evaluation seeds, reported as mean ± std.
 
-Each evaluation goes through :func:`~fgssl.evaluate.protocol.evaluate_backbone`, the one
-function that reads the test split, so every backbone sees the same splits, the same label
-subsets (a seed picks the subset, nested across budgets) and the same val-only selection. A
-row is JSON-ready (the shape of ``results.json``'s rows in DESIGN.md).
+Each backbone goes through :func:`~fgssl.evaluate.protocol.evaluate_jobs`, the one function
+that reads the test split, so every backbone sees the same splits, the same label subsets (a
+seed picks the subset, nested across budgets) and the same val-only selection. A row is
+JSON-ready (the shape of ``results.json``'s rows in DESIGN.md).
+
+The label budgets are all labels, the *low-label point* — at most 10 labelled images per
+class, recorded as the fraction it is — and intermediate fractions where the profile has
+time for them; fine-tuning runs at the low-label point, where it matters.
 
 Example::
 
@@ -26,52 +30,122 @@ from tqdm.auto import tqdm
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.metrics import summarise
-from fgssl.evaluate.protocol import evaluate_backbone
+from fgssl.evaluate.protocol import Job, evaluate_jobs
+
+INTERMEDIATE_FRACTIONS = {"ci": (), "cpu": (0.3,), "gpu": (0.5, 0.25)}  # besides 100% and low
+FLOOR = "floor"  # the protocol name of the majority-class rows
 
 
 def low_label_fraction(labels: np.ndarray, per_class: int = 10) -> float:
     """The label fraction that gives every class at most ``per_class`` images (the largest
-    class exactly that many): the study's low-label point, recorded as the fraction it is."""
+    class exactly that many) and uses at most half the labels: the study's low-label point,
+    recorded as the fraction it is."""
     largest = int(np.bincount(np.asarray(labels)).max())
-    return min(1.0, per_class / largest)
+    return min(0.5, per_class / largest)
+
+
+def label_fractions(labels: np.ndarray, profile: Profile) -> tuple[float, ...]:
+    """The budgets a profile evaluates: 1.0, its intermediate fractions, the low-label point
+    (largest first)."""
+    low = low_label_fraction(labels)
+    middle = [f for f in INTERMEDIATE_FRACTIONS.get(profile.name, ()) if low < f < 1.0]
+    return (1.0, *middle, low)
+
+
+def study_jobs(fractions: Sequence[float], seeds: int, finetune_at: Sequence[float] = (),
+               frozen: bool = True) -> list[Job]:
+    """Linear probe and kNN at every fraction (``frozen``), fine-tuning at ``finetune_at``;
+    each over evaluation seeds 0 … ``seeds``-1."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    protocols = [(p, f) for f in fractions for p in ("linear", "knn")] if frozen else []
+    protocols += [("finetune", f) for f in finetune_at]
+    return [Job(p, f, seed) for p, f in protocols for seed in range(seeds)]
+
+
+def rows_from_results(method: str, results: list[dict[str, Any]], wall_s: float
+                      ) -> list[dict[str, Any]]:
+    """One row per (protocol, labels) of one backbone's results: top-1 and mean per-class
+    accuracy summarised over the seeds, the per-seed values and choices, the majority floor,
+    and the wall time spent on the backbone's evaluation."""
+    groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    for result in results:
+        groups.setdefault((result["protocol"], result["labels"]), []).append(result)
+    rows = []
+    for (protocol, labels), group in groups.items():
+        top1 = summarise([r["top1"] for r in group])
+        rows.append({
+            "method": method, "protocol": protocol, "labels": labels,
+            "top1_mean": top1["mean"], "top1_std": top1["std"], "seeds": len(group),
+            "top1_values": top1["values"],
+            "mean_per_class_mean": summarise([r["mean_per_class_acc"] for r in group])["mean"],
+            "macro_f1_mean": summarise([r["macro_f1"] for r in group])["mean"],
+            "chosen_on_val": [{k: r[k] for k in ("C", "k", "epochs") if k in r} for r in group],
+            "n_train": group[0]["n_train"], "n_test": group[0]["n_test"],
+            "majority_floor": group[0]["majority_floor"], "wall_s": round(wall_s, 1)})
+    return rows
+
+
+def floor_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The majority-class floor at every budget (test accuracy of always answering the
+    budget's most frequent class), over the seeds, from any backbone's results."""
+    floors: dict[float, dict[int, float]] = {}
+    for result in results:
+        floors.setdefault(result["labels"], {})[result["seed"]] = result["majority_floor"]
+    rows = []
+    for labels, by_seed in floors.items():
+        values = summarise(list(by_seed.values()))
+        rows.append({"method": "majority class", "protocol": FLOOR, "labels": labels,
+                     "top1_mean": values["mean"], "top1_std": values["std"],
+                     "seeds": len(by_seed), "top1_values": values["values"], "wall_s": 0.0})
+    return rows
 
 
 def compare(backbones: dict[str, nn.Module], data: str, profile: str | Profile | None = None,
             protocols: Sequence[str] = ("linear", "knn"), fractions: Sequence[float] = (1.0,),
             seeds: int = 2, root: str | None = None, progress: bool = True
             ) -> list[dict[str, Any]]:
-    """One row per (backbone, protocol, label fraction): top-1 and mean per-class accuracy
-    over evaluation seeds 0 … ``seeds``-1 (label subset and probe initialisation), with the
-    per-seed values, the majority floor and the wall time of the row."""
+    """One row per (backbone, protocol, label fraction) over evaluation seeds 0 …
+    ``seeds``-1, in the order backbone, protocol, fraction."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    jobs = [(name, protocol, fraction) for name in backbones for protocol in protocols
-            for fraction in fractions]
+    jobs = [Job(p, f, seed) for p in protocols for f in fractions for seed in range(seeds)]
     rows = []
-    for name, protocol, fraction in tqdm(jobs, desc="evaluating", disable=not progress):
+    for name in tqdm(backbones, desc="evaluating", unit="model", disable=not progress):
         started = time.perf_counter()
-        results = [evaluate_backbone(backbones[name], data, prof, protocol, fraction, seed,
-                                     root) for seed in range(seeds)]
-        top1 = summarise([r["top1"] for r in results])
-        per_class = summarise([r["mean_per_class_acc"] for r in results])
-        rows.append({
-            "method": name, "protocol": protocol, "labels": fraction,
-            "top1_mean": top1["mean"], "top1_std": top1["std"], "seeds": seeds,
-            "top1_values": top1["values"], "mean_per_class_mean": per_class["mean"],
-            "n_train": results[0]["n_train"], "majority_floor": results[0]["majority_floor"],
-            "wall_s": round(time.perf_counter() - started, 1)})
+        results = evaluate_jobs(backbones[name], data, prof, jobs, root)
+        rows += rows_from_results(name, results, time.perf_counter() - started)
     return rows
+
+
+def top1_of(rows: list[dict[str, Any]], method: str, protocol: str, labels: float) -> float:
+    """The mean test top-1 of one row (NaN when the study has no such row)."""
+    return next((row["top1_mean"] for row in rows
+                 if (row["method"], row["protocol"], row["labels"]) == (method, protocol, labels)),
+                float("nan"))
+
+
+def _column_title(protocol: str, labels: float) -> str:
+    title = {"linear": "linear", "knn": "kNN", "finetune": "end to end"}.get(protocol, protocol)
+    return f"{title}, {labels:.0%} labels"
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table: one line per backbone, one column per (protocol, labels),
-    each cell ``mean ± std`` in percent."""
-    columns = list(dict.fromkeys((row["protocol"], row["labels"]) for row in rows))
+    most labels first, each cell ``mean ± std`` in percent. The majority-class floor
+    (protocol ``floor``) fills every column of its budget."""
+    order = {"linear": 0, "knn": 1, "finetune": 2}
+    columns = sorted({(row["protocol"], row["labels"]) for row in rows
+                      if row["protocol"] != FLOOR}, key=lambda c: (-c[1], order.get(c[0], 3)))
     methods = list(dict.fromkeys(row["method"] for row in rows))
-    cells = {(row["method"], row["protocol"], row["labels"]):
-             f"{100 * row['top1_mean']:.1f} ± {100 * row['top1_std']:.1f}" for row in rows}
-    header = "| method | " + " | ".join(f"{p}, {f:.0%} labels" for p, f in columns) + " |"
+    cells: dict[tuple[str, str, float], str] = {}
+    for row in rows:
+        text = f"{100 * row['top1_mean']:.1f} ± {100 * row['top1_std']:.1f}"
+        targets = [p for p, f in columns if f == row["labels"]] if row["protocol"] == FLOOR \
+            else [row["protocol"]]
+        cells.update({(row["method"], p, row["labels"]): text for p in targets})
+    header = "| method | " + " | ".join(_column_title(p, f) for p, f in columns) + " |"
     lines = [header, "|---" * (len(columns) + 1) + "|"]
     for method in methods:
         lines.append(f"| {method} | " + " | ".join(

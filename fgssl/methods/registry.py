@@ -36,6 +36,7 @@ from fgssl.utils import load_checkpoint
 METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw, "srgan": SRGAN,
                                      "supervised": Supervised}
 SSL_METHODS = ("simclr", "jigsaw", "srgan")
+MONITORED_EPOCHS = 12  # pretrain() runs its monitors on about this many epochs, and the last
 
 
 def method_names() -> list[str]:
@@ -124,7 +125,8 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
              lr: float | None = None, progress: bool = True, **options: Any
              ) -> tuple[Method, list[dict[str, Any]]]:
     """Build method ``name`` (seeded) and train it, monitoring a kNN classifier and the
-    pretext task on val after every epoch."""
+    pretext task on val after every epoch (every few for long runs: about
+    ``MONITORED_EPOCHS`` of them, and the last)."""
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
     torch.manual_seed(seed)
@@ -135,6 +137,7 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
     history = fit(method, training_data(name, data, prof, root, labels, seed, size), prof, out,
                   resume=resume, epochs=epochs, lr=lr, seed=seed,
                   monitors=[KNNMonitor(train, val), PretextMonitor(pretext_val)],
+                  monitor_every=max(1, (epochs or prof.epochs_for(name)) // MONITORED_EPOCHS),
                   progress=progress)
     return method, history
 
@@ -144,9 +147,19 @@ def load_or_train(name: str, profile: str | Profile | None = None, data: str = "
                   epochs: int | None = None, progress: bool = True, **options: Any) -> Method:
     """A trained method: loaded when a finished run exists, else trained (or resumed)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    finished = finished_run(name, prof, data, labels, seed, epochs, **options)
+    if finished is not None:
+        return method_from_checkpoint(finished)
+    out = default_out(name, prof, data, labels, seed, epochs, **options)
+    return pretrain(name, prof, data, root, labels, seed, epochs, out, progress=progress,
+                    **options)[0]
+
+
+def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: float = 1.0,
+                 seed: int = 0, epochs: int | None = None, **options: Any) -> Path | None:
+    """The folder of a finished run of ``name`` in ``runs/`` (all its epochs done), if any."""
     out = default_out(name, prof, data, labels, seed, epochs, **options)
     if (out / CHECKPOINT).is_file() and \
             load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs_for(name)):
-        return method_from_checkpoint(out)
-    return pretrain(name, prof, data, root, labels, seed, epochs, out, progress=progress,
-                    **options)[0]
+        return out
+    return None

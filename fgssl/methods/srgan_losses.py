@@ -18,12 +18,12 @@ All logits are (B,); images (B, 3, H, W), standardised with the ImageNet mean an
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+
+from fgssl.utils import weights_cached
 
 PIXEL_LOSSES = ("l1", "mse")
 ADVERSARIAL_LOSSES = ("bce", "relativistic")
@@ -72,8 +72,7 @@ def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor
 
 def vgg_weights_cached() -> bool:
     """Whether torchvision's cache already holds the ImageNet VGG19 weights."""
-    name = Path(VGG_WEIGHTS.url).name
-    return (Path(torch.hub.get_dir()) / "checkpoints" / name).is_file()
+    return weights_cached(VGG_WEIGHTS.url)
 
 
 class VGGContent(nn.Module):

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fgssl.gpu_augment import RandomResizedCrop
 from fgssl.methods.base import Method
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier
@@ -34,7 +35,7 @@ class Supervised(Method):
                           "image_size": image_size}
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)
         self.augment = nn.Sequential(  # per image, for the whole batch at once
-            K.RandomResizedCrop((image_size, image_size), scale=(0.6, 1.0)),
+            RandomResizedCrop(image_size, scale=(0.6, 1.0)),
             K.RandomHorizontalFlip(),
             K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
         )

@@ -27,6 +27,8 @@ import torch
 import torchvision
 from torch import nn
 
+from fgssl.utils import weights_cached
+
 BACKBONES = ("small_cnn", "resnet18", "resnet50")
 SMALL_IMAGE_LIMIT = 96  # below this size, ResNets get the small-image stem
 
@@ -57,15 +59,26 @@ class SmallCNN(nn.Module):
         return self.pool(self.features(images)).flatten(1)  # (B, D)
 
 
-class ResNetBackbone(nn.Module):
-    """A torchvision ResNet without its classifier; ``small_images`` swaps in the CIFAR stem."""
+IMAGENET_WEIGHTS = {"resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
+                    "resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V2}
 
-    def __init__(self, depth: int = 18, small_images: bool = False) -> None:
+
+class NoImageNetWeights(Exception):
+    """An ImageNet-pretrained backbone cannot be had here; the message says why."""
+
+
+class ResNetBackbone(nn.Module):
+    """A torchvision ResNet without its classifier; ``small_images`` swaps in the CIFAR stem,
+    ``imagenet`` loads torchvision's ImageNet weights (standard stem only)."""
+
+    def __init__(self, depth: int = 18, small_images: bool = False, imagenet: bool = False
+                 ) -> None:
         super().__init__()
         constructors = {18: torchvision.models.resnet18, 50: torchvision.models.resnet50}
         if depth not in constructors:
             raise ValueError(f"ResNet depth must be 18 or 50, got {depth}")
-        net = constructors[depth](weights=None)
+        net = constructors[depth](weights=IMAGENET_WEIGHTS[f"resnet{depth}"] if imagenet
+                                  else None)
         if small_images:
             net.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
             net.maxpool = nn.Identity()
@@ -84,3 +97,21 @@ def build_backbone(name: str, image_size: int = 32) -> nn.Module:
     if name in ("resnet18", "resnet50"):
         return ResNetBackbone(int(name[6:]), small_images=image_size < SMALL_IMAGE_LIMIT)
     raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+
+
+def imagenet_backbone(name: str, image_size: int) -> nn.Module:
+    """``name`` with torchvision's ImageNet weights, from its local cache only (nothing is
+    downloaded here); :class:`NoImageNetWeights` says why when that is not possible."""
+    if name not in IMAGENET_WEIGHTS:
+        raise NoImageNetWeights(f"no ImageNet weights exist for {name} (the gpu profile's "
+                                "resnet18 has them)")
+    if image_size < SMALL_IMAGE_LIMIT:
+        raise NoImageNetWeights(f"at {image_size} px {name} uses the small-image stem, which "
+                                "ImageNet weights do not fit (use the gpu profile)")
+    url = IMAGENET_WEIGHTS[name].url
+    if not weights_cached(url):
+        raise NoImageNetWeights(
+            f"{name}'s ImageNet weights are not in torchvision's cache; with internet, run "
+            f"python -c \"import torchvision; torchvision.models.{name}(weights='DEFAULT')\" "
+            "once")
+    return ResNetBackbone(int(name[6:]), imagenet=True)

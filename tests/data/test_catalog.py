@@ -107,7 +107,9 @@ def test_cached_real_dataset_is_uint8_at_the_requested_size(tmp_path):
     assert image.shape == (3, 12, 12) and image.dtype == torch.uint8
     assert test.images.shape == (6, 12, 12, 3)
     assert sorted(np.bincount(test.labels)) == [2, 2, 2]
-    assert list((tmp_path / "mine" / "fgssl_cache").glob("test_12px_seed0.*"))
+    assert list((tmp_path / "mine" / ".fgssl_cache").glob("test_12px_seed0.*"))
+    again = catalog.collection("folder", tmp_path / "mine")[0]  # the cache is not a class
+    assert len(again.classes) == 3 and ".fgssl_cache" not in again.classes
 
 
 def test_synthbirds_dataset_follows_the_profile(tmp_path):

@@ -47,3 +47,20 @@ def test_finetune_protocol_reports_its_val_chosen_epoch_and_leaves_the_backbone(
     assert result["protocol"] == "finetune" and result["epochs"] >= 1
     assert all(torch.equal(a, b) for a, b in zip(before, backbone.parameters(), strict=True))
     assert np.isfinite(result["val_top1"]) and result["majority_floor"] > 0
+
+
+def test_many_jobs_make_every_choice_before_test_and_read_it_once_per_model(monkeypatch):
+    log: list[tuple[str, int]] = []
+    dataset = protocol.catalog.dataset
+    monkeypatch.setattr(protocol.catalog, "dataset", lambda data, split, *args, **kwargs:
+                        _Logged(dataset(data, split, *args, **kwargs), split, log))
+    torch.manual_seed(0)
+    jobs = [protocol.Job(p, f, s) for p in ("linear", "knn") for f in (1.0, 0.5)
+            for s in (0, 1)] + [protocol.Job("finetune", 0.5, 0)]
+    results = protocol.evaluate_jobs(build_backbone("small_cnn"), "synthbirds", "ci", jobs)
+    assert [(r["protocol"], r["labels"], r["seed"]) for r in results] == [tuple(j) for j in jobs]
+    first_test = next(k for k, (split, _) in enumerate(log) if split == "test")
+    assert all(split == "test" for split, _ in log[first_test:])
+    test_reads = np.bincount([i for split, i in log if split == "test"])
+    assert set(test_reads) == {2}  # the frozen features once, the fine-tuned model once
+    assert results[0]["n_train"] == 192 and results[2]["n_train"] == 96

@@ -37,3 +37,15 @@ def test_heads():
         ProjectionHead(16, num_layers=0)
     with pytest.raises(ValueError):
         LinearClassifier(16, 1)
+
+
+def test_imagenet_weights_are_never_downloaded_and_say_why_not(monkeypatch):
+    from fgssl.models import backbones
+
+    with pytest.raises(backbones.NoImageNetWeights, match="no ImageNet weights exist for"):
+        backbones.imagenet_backbone("small_cnn", 224)
+    with pytest.raises(backbones.NoImageNetWeights, match="small-image stem"):
+        backbones.imagenet_backbone("resnet18", 32)
+    monkeypatch.setattr(backbones, "weights_cached", lambda url: False)
+    with pytest.raises(backbones.NoImageNetWeights, match="not in torchvision's cache"):
+        backbones.imagenet_backbone("resnet18", 224)

@@ -1,0 +1,119 @@
+import json
+
+import numpy as np
+import pytest
+
+from fgssl import demo
+from fgssl.config import runs_root
+
+SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
+FINETUNED = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d")
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The whole study on the ci profile, run twice: from an empty runs/ and again."""
+    base = tmp_path_factory.mktemp("study")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FGSSL_PROFILE", "ci")
+        patch.setenv("FGSSL_DATA", str(base / "data"))
+        patch.setenv("FGSSL_RUNS", str(base / "runs"))
+        first = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None)
+
+        def no_evaluation(*args, **kwargs):
+            raise AssertionError("the second run evaluated a model again")
+        patch.setattr(demo, "evaluate_jobs", no_evaluation)
+        second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None)
+    return base / "demo", first, second
+
+
+def test_results_json_has_every_row(study):
+    out, results, second = study
+    assert json.loads((out / "results.json").read_text()) == second  # the latest run's
+    low = results["low_label_fraction"]
+    assert results["fractions"] == [1.0, low] and low == 0.5  # ci: 8 labels per class
+    expected = {(m, p, f) for m in (*SSL, "random") for p in ("linear", "knn")
+                for f in (1.0, low)}
+    expected |= {("supervised", p, 1.0) for p in ("linear", "knn")}  # it saw every label
+    expected |= {(m, "finetune", low) for m in (*FINETUNED, "scratch")}
+    expected |= {("majority class", "floor", f) for f in (1.0, low)}
+    rows = {(r["method"], r["protocol"], r["labels"]): r for r in results["rows"]}
+    assert set(rows) == expected and len(results["rows"]) == len(expected)
+    for row in results["rows"]:
+        assert row["seeds"] == 2 and len(row["top1_values"]) == 2
+        assert row["top1_mean"] == pytest.approx(np.mean(row["top1_values"]), abs=1e-4)
+        assert 0 <= row["top1_mean"] <= 1 and row["wall_s"] >= 0
+    assert rows[("majority class", "floor", 1.0)]["top1_mean"] == pytest.approx(1 / 24,
+                                                                                abs=1e-4)
+    assert set(results["models"]) == {*SSL, "supervised", "random"}
+    assert set(results["not_finetuned"]) == {"srgan-g", "random", "supervised"}
+    assert "small_cnn" in results["skipped"]["imagenet"]  # no ImageNet weights for it
+    assert results["pretraining_seeds"] == [0] and results["evaluation_seeds"] == 2
+
+
+def test_every_model_is_chosen_on_val_and_fine_tuned_at_the_low_label_point(study):
+    _, results, _ = study
+    for row in results["rows"]:
+        if row["protocol"] in ("linear", "knn", "finetune"):
+            key = {"linear": "C", "knn": "k", "finetune": "epochs"}[row["protocol"]]
+            assert all(key in chosen for chosen in row["chosen_on_val"])
+
+
+def test_the_outputs_are_written_and_the_table_has_a_line_per_model(study):
+    out, _, _ = study
+    table = (out / "results.md").read_text()
+    for name in (*SSL, "supervised", "random", "scratch", "majority class"):
+        assert f"| {name} |" in table
+    assert "imagenet skipped" in table
+    assert (out / "label_efficiency.png").stat().st_size > 10_000
+
+
+def test_a_second_run_reuses_checkpoints_and_evaluations(study):
+    _, first, second = study
+    assert {m["source"] for m in first["models"].values()} == {"trained now", "random init"}
+    assert {m["source"] for m in second["models"].values()} == {"reused from runs/",
+                                                                "random init"}
+    assert second["rows"] == first["rows"]
+
+
+def test_seeds_change_the_results_and_the_same_seeds_reproduce_them(tmp_path):
+    def run(out, seeds):
+        rows = demo.run_demo(out=out, methods=["random"], seeds=seeds, progress=False,
+                             log=lambda _: None)["rows"]
+        return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
+    rows = run(tmp_path / "a", 3)
+    low = [r for r in rows if r["method"] == "random" and r["labels"] < 1.0]
+    assert any(len(set(r["top1_values"])) > 1 for r in low)  # other label subsets
+    assert run(tmp_path / "b", 3) == rows  # nothing cached in b: recomputed, same numbers
+
+
+def test_methods_filtering_trains_only_what_is_asked(tmp_path):
+    results = demo.run_demo(out=tmp_path / "demo", methods=["jigsaw", "random"], seeds=1,
+                            progress=False, log=lambda _: None)
+    assert {r["method"] for r in results["rows"]} == {"jigsaw", "random", "majority class"}
+    trained = [p.name for p in (runs_root() / "ci" / "synthbirds").iterdir()]
+    assert trained == ["jigsaw-seed0"]
+
+
+def test_unknown_methods_and_seeds_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown --methods moco: choose from simclr"):
+        demo.check_entries(["simclr", "moco"])
+    assert demo.check_entries(["random", "simclr"]) == ["simclr", "random"]  # study order
+    with pytest.raises(ValueError, match="--seeds must be at least 1"):
+        demo.run_demo(seeds=0)
+
+
+def test_the_same_study_runs_on_a_folder_of_ones_own_images(tmp_path):
+    from tests.images import write_jpeg
+
+    for species in ("wren", "robin", "finch"):
+        for k in range(30):
+            write_jpeg(tmp_path / "mine" / species / f"{k}.jpg", seed=k, size=(40, 36))
+    results = demo.run_demo(data="folder", root=str(tmp_path / "mine"), out=tmp_path / "demo",
+                            methods=["jigsaw", "random", "scratch"], seeds=2, progress=False,
+                            log=lambda _: None)
+    assert results["data"] == "folder"
+    rows = {(r["method"], r["protocol"], r["labels"]) for r in results["rows"]}
+    low = results["low_label_fraction"]
+    assert ("jigsaw", "linear", 1.0) in rows and ("scratch", "finetune", low) in rows
+    assert all(r["n_test"] == 18 for r in results["rows"] if "n_test" in r)  # 20% of 90
