@@ -12,25 +12,22 @@ time for them; fine-tuning runs at the low-label point, where it matters.
 
 Example::
 
-    >>> rows = compare({"random": backbone}, "synthbirds", "cpu", fractions=(1.0, 0.1))
-    ...                                                    # doctest: +SKIP
+    >>> jobs = study_jobs((1.0, 0.1), seeds=2, finetune_at=(0.1,))
+    >>> rows = rows_from_results("random", evaluate_jobs(backbone, "synthbirds", "cpu", jobs),
+    ...                          wall_s=0.0)                # doctest: +SKIP
     >>> print(markdown_table(rows))                        # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from torch import nn
-from tqdm.auto import tqdm
 
 from fgssl.config import Profile
-from fgssl.config import profile as get_profile
 from fgssl.evaluate.metrics import summarise
-from fgssl.evaluate.protocol import Job, evaluate_jobs
+from fgssl.evaluate.protocol import Job
 
 INTERMEDIATE_FRACTIONS = {"ci": (), "cpu": (0.3,), "gpu": (0.5, 0.25)}  # besides 100% and low
 FLOOR = "floor"  # the protocol name of the majority-class rows
@@ -98,24 +95,6 @@ def floor_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({"method": "majority class", "protocol": FLOOR, "labels": labels,
                      "top1_mean": values["mean"], "top1_std": values["std"],
                      "seeds": len(by_seed), "top1_values": values["values"], "wall_s": 0.0})
-    return rows
-
-
-def compare(backbones: dict[str, nn.Module], data: str, profile: str | Profile | None = None,
-            protocols: Sequence[str] = ("linear", "knn"), fractions: Sequence[float] = (1.0,),
-            seeds: int = 2, root: str | None = None, progress: bool = True
-            ) -> list[dict[str, Any]]:
-    """One row per (backbone, protocol, label fraction) over evaluation seeds 0 …
-    ``seeds``-1, in the order backbone, protocol, fraction."""
-    if seeds < 1:
-        raise ValueError(f"seeds must be at least 1, got {seeds}")
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    jobs = [Job(p, f, seed) for p in protocols for f in fractions for seed in range(seeds)]
-    rows = []
-    for name in tqdm(backbones, desc="evaluating", unit="model", disable=not progress):
-        started = time.perf_counter()
-        results = evaluate_jobs(backbones[name], data, prof, jobs, root)
-        rows += rows_from_results(name, results, time.perf_counter() - started)
     return rows
 
 
