@@ -13,6 +13,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from fgssl.evaluate.study import FLOOR
+
 PANELS = {"linear": "linear probe (frozen)", "knn": "kNN (frozen)",
           "finetune": "end to end (fine-tuned, or from scratch)"}
 
@@ -28,7 +30,7 @@ def label_efficiency(rows: list[dict[str, Any]]) -> Figure:
     methods = list(dict.fromkeys(row["method"] for row in rows if row["protocol"] in PANELS))
     colours = dict(zip(methods, plt.get_cmap("tab10").colors, strict=False))
     floor = sorted((row["labels"], row["top1_mean"]) for row in rows
-                   if row["protocol"] == "floor")
+                   if row["protocol"] == FLOOR)
     for ax, protocol in zip(axes[0], protocols, strict=True):
         for method in methods:
             points = sorted((row["labels"], row["top1_mean"], row["top1_std"]) for row in rows
@@ -41,6 +43,9 @@ def label_efficiency(rows: list[dict[str, Any]]) -> Figure:
             ax.plot(*zip(*[(f, 100 * v) for f, v in floor], strict=True), "--", color="grey",
                     label="majority class")
         ax.set_xscale("log")
+        fractions = sorted({row["labels"] for row in rows})
+        ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+        ax.minorticks_off()
         ax.set_title(PANELS[protocol])
         ax.set_xlabel("fraction of the training labels")
         ax.grid(alpha=0.3)
