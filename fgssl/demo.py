@@ -38,7 +38,7 @@ import fgssl
 from fgssl.config import Profile, runs_root
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
-from fgssl.evaluate.protocol import Job, evaluate_jobs
+from fgssl.evaluate.protocol import evaluate_jobs
 from fgssl.evaluate.study import (
     floor_rows,
     label_fractions,
@@ -47,7 +47,7 @@ from fgssl.evaluate.study import (
     study_jobs,
 )
 from fgssl.methods.base import Method
-from fgssl.methods.registry import backbone_for, finished_run, load_or_train
+from fgssl.methods.registry import backbone_for, default_out, finished_run, load_or_train
 from fgssl.methods.srgan import SRGAN
 from fgssl.models.backbones import NoImageNetWeights, imagenet_backbone
 from fgssl.utils import atomic_write_json
@@ -192,7 +192,7 @@ def _models(entries: list[str], prof: Profile, data: str, root: str | None, prog
         begun = time.perf_counter()
         method = load_or_train(name, prof, data, root, seed=PRETRAINING_SEED,
                                progress=progress, **options)
-        checkpoint = finished_run(name, prof, data, seed=PRETRAINING_SEED, **options)
+        checkpoint = default_out(name, prof, data, seed=PRETRAINING_SEED, **options)
         trained[what] = method, Model(
             method.backbone, "reused from runs/" if finished else "trained now",
             str(checkpoint), sum(r["seconds"] for r in method.history),
@@ -220,7 +220,7 @@ def _evaluate(entries: list[str], models: dict[str, Model], prof: Profile, data:
     todo = [e for e in entries if e in models or e == "scratch"]
     for entry in tqdm(todo, desc="evaluating", unit="model", disable=not progress):
         if entry == "scratch":  # a random init per seed, trained on its label budget
-            jobs = [Job("finetune", low, seed) for seed in range(seeds)]
+            jobs = study_jobs((), seeds, finetune_at=(low,))
         elif entry == "supervised":  # it has seen all labels: probed with all of them
             jobs = study_jobs((1.0,), seeds)
         else:

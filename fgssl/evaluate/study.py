@@ -49,13 +49,13 @@ def label_fractions(labels: np.ndarray, profile: Profile) -> tuple[float, ...]:
     return (1.0, *middle, low)
 
 
-def study_jobs(fractions: Sequence[float], seeds: int, finetune_at: Sequence[float] = (),
-               frozen: bool = True) -> list[Job]:
-    """Linear probe and kNN at every fraction (``frozen``), fine-tuning at ``finetune_at``;
-    each over evaluation seeds 0 … ``seeds``-1."""
+def study_jobs(fractions: Sequence[float], seeds: int, finetune_at: Sequence[float] = ()
+               ) -> list[Job]:
+    """Linear probe and kNN at every fraction, fine-tuning at ``finetune_at``; each over
+    evaluation seeds 0 … ``seeds``-1."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
-    protocols = [(p, f) for f in fractions for p in ("linear", "knn")] if frozen else []
+    protocols = [(p, f) for f in fractions for p in ("linear", "knn")]
     protocols += [("finetune", f) for f in finetune_at]
     return [Job(p, f, seed) for p, f in protocols for seed in range(seeds)]
 
