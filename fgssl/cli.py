@@ -11,7 +11,7 @@
                    [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
                    [--json]
     fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR] [--methods M ...]
-               [--seeds N]
+               [--seeds N] [--workers N]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
 command line and 1 for anything else; ``--json`` prints one JSON object on stdout's last line.
@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seeds", type=_positive, default=2,
                       help="evaluation seeds: label subsets and probe initialisations "
                            "(default 2)")
+    demo.add_argument("--workers", type=_positive,
+                      help="models trained side by side, in processes sharing the CPU "
+                           "(default: 2 on a CPU with 2+ cores, 1 with a GPU)")
     _add_common(demo, json_flag=False)
     return parser
 
@@ -216,7 +219,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    run_demo(args.profile, args.data, args.root, args.out, args.methods, args.seeds)
+    run_demo(args.profile, args.data, args.root, args.out, args.methods, args.seeds,
+             workers=args.workers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

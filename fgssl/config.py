@@ -22,11 +22,13 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 PROFILE_NAMES = ("ci", "cpu", "gpu")
 
@@ -57,6 +59,17 @@ class Profile:
     def batch_size_for(self, method: str) -> int:
         """Training batch size for ``method`` in this profile."""
         return self.batch_size.get(method, self.batch_size["default"])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles (for worker processes) through plain dicts: mapping proxies do not."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return _unpickle_profile, ({name: dict(value) if isinstance(value, Mapping) else value
+                                    for name, value in fields.items()},)
+
+
+def _unpickle_profile(fields: dict[str, Any]) -> Profile:
+    return Profile(**{name: _per_method(**value) if isinstance(value, dict) else value
+                      for name, value in fields.items()})
 
 
 def _per_method(**values: int) -> Mapping[str, int]:

@@ -52,6 +52,7 @@ _SHOWN = {"knn": ("knn_top1", "{:.1%}"), "pretext": ("val_pretext_accuracy", "{:
 
 
 Monitor = Callable[[Method, torch.device], dict[str, Any]]
+ProgressHook = Callable[[int, int], None]  # (steps done, steps in all)
 """Called after every epoch with the method and its device; returns numbers for the history."""
 
 
@@ -116,7 +117,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
         weight_decay: float = 5e-4, warmup_fraction: float = 0.1, seed: int = 0,
         monitors: Sequence[Monitor] = (), device: str | None = None, amp: bool = True,
-        compile: bool = False, progress: bool = True, trace_points: int = 10,
+        compile: bool = False, progress: bool | ProgressHook = True, trace_points: int = 10,
         monitor_every: int = 1, stop: Callable[[list[dict[str, Any]]], bool] | None = None
         ) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history
@@ -124,6 +125,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     last). ``method.trace`` also gets ``trace_points`` records per epoch (the
     logs averaged over the steps since the previous one), for curves finer than an epoch.
     ``stop(history)``, asked after every epoch, ends training early when it says so.
+    ``progress``: True draws a tqdm bar; a function is called instead as
+    ``progress(steps_done, steps_in_all)`` after every step (a display in another process).
 
     Sizes come from the profile unless given. With ``out_dir``, a checkpoint and the history
     are written after every epoch, and ``resume`` continues from the last checkpoint there.
@@ -166,7 +169,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         seed_everything(seed)
 
     bar = tqdm(total=(epochs - start_epoch) * steps_per_epoch, desc=method.name,
-               disable=not progress, unit="step")
+               disable=progress is not True, unit="step")
     for epoch in range(start_epoch, epochs):
         method.train()
         shuffle = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -211,6 +214,8 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}",
                             lr=f"{schedulers[0].get_last_lr()[0]:.3g}")
             bar.update()
+            if callable(progress):
+                progress(epoch * steps_per_epoch + step + 1, total)
         record = {"epoch": epoch + 1, **epoch_means.pop(),
                   "lr": schedulers[0].get_last_lr()[0], "seconds": time.perf_counter() - started}
         if (epoch + 1) % monitor_every == 0 or epoch + 1 == epochs:

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -12,23 +13,27 @@ FINETUNED = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d")
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """The whole study on the ci profile, run twice: from an empty runs/ and again."""
+    """The whole study on the ci profile, run twice: from an empty runs/ by two worker
+    processes, and again in this process (where evaluating anything would fail)."""
     base = tmp_path_factory.mktemp("study")
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         patch.setenv("FGSSL_PROFILE", "ci")
         patch.setenv("FGSSL_DATA", str(base / "data"))
         patch.setenv("FGSSL_RUNS", str(base / "runs"))
-        first = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None)
+        first = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
+                              workers=2)
 
         def no_evaluation(*args, **kwargs):
             raise AssertionError("the second run evaluated a model again")
         patch.setattr(demo, "evaluate_jobs", no_evaluation)
-        second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None)
-    return base / "demo", first, second
+        second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
+                               workers=1)
+    return base / "demo", first, second, [str(w.message) for w in caught]
 
 
 def test_results_json_has_every_row(study):
-    out, results, second = study
+    out, results, second, _ = study
     assert json.loads((out / "results.json").read_text()) == second  # the latest run's
     low = results["low_label_fraction"]
     assert results["fractions"] == [1.0, low] and low == 0.5  # ci: 8 labels per class
@@ -52,7 +57,7 @@ def test_results_json_has_every_row(study):
 
 
 def test_every_model_is_chosen_on_val_and_fine_tuned_at_the_low_label_point(study):
-    _, results, _ = study
+    _, results, _, _ = study
     for row in results["rows"]:
         if row["protocol"] in ("linear", "knn", "finetune"):
             key = {"linear": "C", "knn": "k", "finetune": "epochs"}[row["protocol"]]
@@ -60,7 +65,7 @@ def test_every_model_is_chosen_on_val_and_fine_tuned_at_the_low_label_point(stud
 
 
 def test_the_outputs_are_written_and_the_table_has_a_line_per_model(study):
-    out, _, _ = study
+    out, _, _, _ = study
     table = (out / "results.md").read_text()
     for name in (*SSL, "supervised", "random", "scratch", "majority class"):
         assert f"| {name} |" in table
@@ -69,17 +74,31 @@ def test_the_outputs_are_written_and_the_table_has_a_line_per_model(study):
 
 
 def test_a_second_run_reuses_checkpoints_and_evaluations(study):
-    _, first, second = study
+    _, first, second, _ = study
+    assert first["workers"] == 2 and second["workers"] == 1
     assert {m["source"] for m in first["models"].values()} == {"trained now", "random init"}
     assert {m["source"] for m in second["models"].values()} == {"reused from runs/",
                                                                 "random init"}
     assert second["rows"] == first["rows"]
 
 
+def test_warnings_raised_in_worker_processes_reach_the_caller(study):
+    *_, caught = study
+    assert any("no VGG19 ImageNet weights" in message for message in caught)  # SRGAN's
+
+
+def test_units_group_the_entries_that_share_a_training_longest_first():
+    assert set(demo.LONGEST_FIRST) == set(demo.ENTRIES)
+    units = demo._units(["random", "srgan-g", "jigsaw", "srgan-d"])
+    assert [unit.entries for unit in units] == [("srgan-d", "srgan-g"), ("jigsaw",),
+                                                ("random",)]
+    assert [unit.training for unit in units] == ["srgan", "jigsaw", None]
+
+
 def test_seeds_change_the_results_and_the_same_seeds_reproduce_them(tmp_path):
     def run(out, seeds):
         rows = demo.run_demo(out=out, methods=["random"], seeds=seeds, progress=False,
-                             log=lambda _: None)["rows"]
+                             log=lambda _: None, workers=1)["rows"]
         return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
     rows = run(tmp_path / "a", 3)
     low = [r for r in rows if r["method"] == "random" and r["labels"] < 1.0]
@@ -101,6 +120,8 @@ def test_unknown_methods_and_seeds_are_clear_errors():
     assert demo.check_entries(["random", "simclr"]) == ["simclr", "random"]  # study order
     with pytest.raises(ValueError, match="--seeds must be at least 1"):
         demo.run_demo(seeds=0)
+    with pytest.raises(ValueError, match="--workers must be at least 1"):
+        demo.run_demo(workers=0)
 
 
 def test_the_same_study_runs_on_a_folder_of_ones_own_images(tmp_path):

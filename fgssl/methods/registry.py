@@ -30,7 +30,7 @@ from fgssl.methods.simclr import SimCLR
 from fgssl.methods.srgan import SRGAN
 from fgssl.methods.supervised import Supervised
 from fgssl.models.backbones import build_backbone
-from fgssl.train import CHECKPOINT, KNNMonitor, PretextMonitor, fit
+from fgssl.train import CHECKPOINT, KNNMonitor, PretextMonitor, ProgressHook, fit
 from fgssl.utils import load_checkpoint
 
 METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw, "srgan": SRGAN,
@@ -122,8 +122,8 @@ def default_out(name: str, prof: Profile, data: str, labels: float = 1.0, seed: 
 def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | None = None,
              labels: float = 1.0, seed: int = 0, epochs: int | None = None,
              out: str | os.PathLike[str] | None = None, resume: bool = True,
-             lr: float | None = None, progress: bool = True, **options: Any
-             ) -> tuple[Method, list[dict[str, Any]]]:
+             lr: float | None = None, progress: bool | ProgressHook = True,
+             **options: Any) -> tuple[Method, list[dict[str, Any]]]:
     """Build method ``name`` (seeded) and train it, monitoring a kNN classifier and the
     pretext task on val after every epoch (every few for long runs: about
     ``MONITORED_EPOCHS`` of them, and the last)."""
@@ -144,7 +144,8 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
 
 def load_or_train(name: str, profile: str | Profile | None = None, data: str = "synthbirds",
                   root: str | None = None, labels: float = 1.0, seed: int = 0,
-                  epochs: int | None = None, progress: bool = True, **options: Any) -> Method:
+                  epochs: int | None = None, progress: bool | ProgressHook = True,
+                  **options: Any) -> Method:
     """A trained method: loaded when a finished run exists, else trained (or resumed)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     finished = finished_run(name, prof, data, labels, seed, epochs, **options)
