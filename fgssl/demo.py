@@ -124,7 +124,7 @@ class UnitResult:
     """A unit's models (where each came from) and evaluations, and the warnings it raised."""
 
     models: dict[str, dict[str, Any]]  # entry -> source, checkpoint, train_s, stage_s
-    evaluations: dict[str, tuple[list[dict[str, Any]], float]]  # entry -> results, seconds
+    evaluations: dict[str, dict[str, Any]]  # entry -> results, wall_s, figures, figures_s
     warnings: list[str]
 
 
@@ -208,17 +208,18 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
             warnings.warn(message, stacklevel=2)
     models = {entry: model for entry in entries for unit in units
               for name, model in done[unit].models.items() if name == entry}
-    evaluated = [(entry, *done[unit].evaluations[entry]) for entry in entries
-                 for unit in units if entry in unit.entries]
-    rows = [row for entry, results, seconds in evaluated
-            for row in rows_from_results(entry, results, seconds)]
-    rows += floor_rows([r for _, results, _ in evaluated for r in results])
+    evaluated = {entry: done[unit].evaluations[entry] for entry in entries
+                 for unit in units if entry in unit.entries}
+    rows = [row for entry, saved in evaluated.items()
+            for row in rows_from_results(entry, saved["results"], saved["wall_s"])]
+    rows += floor_rows([r for saved in evaluated.values() for r in saved["results"]])
     results = {
         "profile": prof.name, "data": data, "date": time.strftime("%Y-%m-%d"),
         "fgssl": fgssl.__version__, "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "compute_s": round(sum({m["checkpoint"]: m["train_s"] for m in models.values()}.values())
-                           + sum(seconds for _, _, seconds in evaluated), 1),
+                           + sum(e["wall_s"] + e.get("figures_s", 0.0)
+                                 for e in evaluated.values()), 1),
         "fractions": list(fractions), "low_label_fraction": fractions[-1],
         "evaluation_seeds": seeds, "pretraining_seeds": [PRETRAINING_SEED],
         "not_finetuned": {e: why for e, why in NOT_FINETUNED.items() if e in entries},
@@ -228,7 +229,9 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
                             "over pretraining seeds",
         "models": {name: {"description": DESCRIPTIONS[name], **model}
                    for name, model in models.items()},
-        "skipped": skipped, "rows": rows}
+        "skipped": skipped, "rows": rows,
+        "figures": {entry: {**saved["figures"], "seconds": round(saved["figures_s"], 1)}
+                    for entry, saved in evaluated.items() if "figures" in saved}}
     _write_outputs(results, out)
     log("\n" + markdown_table(rows))
     log(f"\nfgssl demo: {results['wall_s']:.0f} s; results in {out}")
@@ -255,7 +258,8 @@ def _run_units(units: list[Unit], ready: set[Unit], settings: Settings, workers:
     def finish(unit: Unit, result: UnitResult) -> None:
         done[unit] = result
         trained = [m for m in result.models.values() if m["source"] == "trained now"]
-        seconds = sum(s for _, s in result.evaluations.values())
+        seconds = sum(e["wall_s"] + e.get("figures_s", 0.0)
+                      for e in result.evaluations.values())
         say(f"{', '.join(unit.entries)} done ({len(done)}/{len(units)})" + (
             f" (evaluated in {seconds:.0f} s by an earlier run)" if unit in ready else
             ": " + (f"trained in {trained[0]['stage_s']:.0f} s, " if trained else "")
@@ -275,8 +279,7 @@ def _run_unit(settings: Settings, unit: Unit, report: Report) -> UnitResult:
         backbones, models = _backbones(unit, settings, report)
         evaluations = {}
         for entry in unit.entries:
-            report("phase", f"{entry}: evaluating")
-            evaluations[entry] = _evaluate(entry, backbones.get(entry), settings)
+            evaluations[entry] = _evaluate(entry, backbones.get(entry), settings, report)
     return UnitResult(models, evaluations, list(dict.fromkeys(str(w.message) for w in caught)))
 
 
@@ -322,7 +325,7 @@ def _ready(unit: Unit, settings: Settings) -> bool:
         if finished_run(name, settings.profile, settings.data, seed=PRETRAINING_SEED,
                         **options) is None:
             return False
-    return all(_cached(entry, settings) is not None for entry in unit.entries)
+    return all(_complete(entry, _cached(entry, settings), settings) for entry in unit.entries)
 
 
 def _checkpoint(entry: str, settings: Settings) -> str | None:
@@ -360,13 +363,26 @@ def _cached(entry: str, settings: Settings) -> dict[str, Any] | None:
     return saved if saved.get("key") == _cache_key(entry, settings) else None
 
 
-def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings
-              ) -> tuple[list[dict[str, Any]], float]:
-    """``(results, seconds)`` of one entry; a model evaluated the same way before is read
-    back from ``out/evaluations/``."""
-    saved = _cached(entry, settings)
-    if saved is None:
-        prof, jobs, begun = settings.profile, _jobs(entry, settings), time.perf_counter()
+def _complete(entry: str, saved: dict[str, Any] | None, settings: Settings) -> bool:
+    """Whether a saved evaluation has its results and, for a backbone, its figures."""
+    if saved is None or "results" not in saved:
+        return False
+    return entry == "scratch" or ("figures" in saved and all(
+        (settings.out / name).is_file() for name in saved["figures"]["files"]))
+
+
+def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report: Report
+              ) -> dict[str, Any]:
+    """An entry's evaluation — ``results`` and their ``wall_s``; for a backbone also its
+    ``figures`` (:func:`~fgssl.viz.summary.feature_views`) and ``figures_s`` — computed, or
+    read back from ``out/evaluations/`` when a run saved it for the same key."""
+    saved = _cached(entry, settings) or {"key": _cache_key(entry, settings)}
+    if _complete(entry, saved, settings):
+        return saved
+    prof, begun = settings.profile, time.perf_counter()
+    if "results" not in saved:
+        report("phase", f"{entry}: evaluating")
+        jobs = _jobs(entry, settings)
         if entry == "scratch":
             results = [r for seed in range(settings.seeds) for r in evaluate_jobs(
                 backbone_for("random", prof, seed)[1], settings.data, prof,
@@ -375,10 +391,21 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings
         else:
             assert backbone is not None
             results = evaluate_jobs(backbone, settings.data, prof, jobs, settings.root)
-        saved = {"key": _cache_key(entry, settings), "results": results,
-                 "wall_s": time.perf_counter() - begun}
-        atomic_write_json(saved, settings.out / "evaluations" / f"{entry}.json")
-    return saved["results"], saved["wall_s"]
+        saved.update(results=results, wall_s=time.perf_counter() - begun)
+    if entry != "scratch":
+        from fgssl.viz.summary import FIGURES, feature_views  # matplotlib: only when drawing
+
+        assert backbone is not None
+        report("phase", f"{entry}: figures")
+        begun = time.perf_counter()
+        chosen_c = next(r["C"] for r in saved["results"]
+                        if r["protocol"] == "linear" and r["labels"] == 1.0)
+        numbers = feature_views(backbone, settings.data, prof, settings.root, settings.out,
+                                entry, C=chosen_c)
+        saved.update(figures={"files": [f"{kind}_{entry}.png" for kind in FIGURES],
+                              **numbers}, figures_s=time.perf_counter() - begun)
+    atomic_write_json(saved, settings.out / "evaluations" / f"{entry}.json")
+    return saved
 
 
 def _fingerprint(checkpoint: str | None) -> dict[str, Any] | None:
@@ -393,6 +420,7 @@ def _fingerprint(checkpoint: str | None) -> dict[str, Any] | None:
 def _write_outputs(results: dict[str, Any], out: Path) -> None:
     """results.json, results.md (the table and what each row is) and label_efficiency.png."""
     from fgssl.viz.results import label_efficiency  # matplotlib: only when writing figures
+    from fgssl.viz.summary import figures_table
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(results, out / "results.json")
@@ -413,6 +441,7 @@ def _write_outputs(results: dict[str, Any], out: Path) -> None:
         f"{results['wall_s']:.0f} s; the models' training loops and evaluations "
         f"{results['compute_s']:.0f} s in all (with any reused from earlier runs).\n\n"
         f"{markdown_table(results['rows'])}\n\n"
-        + "\n".join(legend) + "\n")
+        + "\n".join(legend) + "\n\n"
+        + (figures_table(results["figures"]) if results["figures"] else ""))
     figure = label_efficiency(results["rows"])
     figure.savefig(out / "label_efficiency.png", dpi=120, bbox_inches="tight")

@@ -109,3 +109,10 @@ def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     text = json.dumps(obj, indent=1)
     return _atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
+
+def atomic_save_array(array: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Save a numpy array as ``.npy``, atomically."""
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as file:
+            np.save(file, array)
+    return _atomic_write(Path(path), write)

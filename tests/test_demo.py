@@ -6,6 +6,7 @@ import pytest
 
 from fgssl import demo
 from fgssl.config import runs_root
+from fgssl.viz import summary
 
 SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
 FINETUNED = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d")
@@ -27,6 +28,7 @@ def study(tmp_path_factory):
         def no_evaluation(*args, **kwargs):
             raise AssertionError("the second run evaluated a model again")
         patch.setattr(demo, "evaluate_jobs", no_evaluation)
+        patch.setattr(summary, "feature_views", no_evaluation)
         second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
                                workers=1)
     return base / "demo", first, second, [str(w.message) for w in caught]
@@ -80,6 +82,18 @@ def test_a_second_run_reuses_checkpoints_and_evaluations(study):
     assert {m["source"] for m in second["models"].values()} == {"reused from runs/",
                                                                 "random init"}
     assert second["rows"] == first["rows"]
+
+
+def test_every_backbone_gets_its_figures_and_their_numbers(study):
+    out, results, _, _ = study
+    assert set(results["figures"]) == {*SSL, "supervised", "random"}  # not scratch: no model
+    for name, numbers in results["figures"].items():
+        assert numbers["files"] == [f"{kind}_{name}.png" for kind in summary.FIGURES]
+        assert all((out / file).stat().st_size > 5_000 for file in numbers["files"])
+        assert 0 <= numbers["pointing"]["part"]["hit_rate"] <= 1
+        assert numbers["retrieval"]["map@r"] > 0
+    table = (out / "results.md").read_text()
+    assert "| simclr | " in table.split("on the bird (chance) |")[1]
 
 
 def test_warnings_raised_in_worker_processes_reach_the_caller(study):

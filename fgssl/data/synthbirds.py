@@ -88,6 +88,18 @@ def differing_part(label: int) -> str:
     return _PAIRS[label // 2][1][0]
 
 
+PART_KEYPOINT = {"beak_shape": "beak", "beak_colour": "beak", "crown": "crown",
+                 "eye_ring": "eye", "wing_bars": "wing", "breast": "breast", "tail": "tail"}
+
+
+def discriminative_points(labels: Iterable[int], keypoints: np.ndarray) -> np.ndarray:
+    """Where each bird differs from its sibling species: (B, 2) ``x, y`` in pixels, picked
+    from a :class:`RenderedBatch`'s ``keypoints`` (B, K, 2) by :func:`differing_part`."""
+    index = [KEYPOINT_NAMES.index(PART_KEYPOINT[differing_part(int(label))])
+             for label in labels]
+    return keypoints[np.arange(len(index)), index]
+
+
 def part_labels(labels: Iterable[int], part: str) -> np.ndarray:
     """Which option of ``part`` each species has: (N,) indices into ``PART_CHOICES[part]``
     (e.g. beak colour 0 dark, 1 yellow, 2 red), to ask what a representation knows of a part."""

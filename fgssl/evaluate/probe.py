@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
+from torch import nn
 
 C_GRID = (1e-3, 1e-2, 0.1, 1.0, 10.0)
 K_GRID = (5, 10, 20, 50)
@@ -44,6 +45,20 @@ class LinearProbe:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.classifier.predict(self.scaler.transform(features))
+
+    def as_layer(self) -> nn.Linear:
+        """The probe as one torch layer, standardisation folded in: features (B, D) -> class
+        scores (B, C), the logits of the classifier (what Grad-CAM differentiates)."""
+        scale = self.scaler.scale_ if self.scaler.scale_ is not None else 1.0
+        weight = self.classifier.coef_ / scale  # (C, D); (1, D) for two classes
+        bias = self.classifier.intercept_ - weight @ self.scaler.mean_
+        if len(weight) == 1:  # two classes: sklearn keeps one logit, z; softmax([-z/2, z/2])
+            weight, bias = np.concatenate([-weight, weight]) / 2, np.array([-bias[0], bias[0]]) / 2
+        layer = nn.Linear(weight.shape[1], len(weight))
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(weight))
+            layer.bias.copy_(torch.as_tensor(bias))
+        return layer
 
 
 def fit_linear_probe(train_features: np.ndarray, train_labels: np.ndarray,

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from fgssl.data.synthbirds import KEYPOINT_NAMES, NUM_CLASSES, SynthBirds, describe
-from fgssl.transforms import MEAN, STD
+from fgssl.transforms import MEAN, STD, SimCLRViews
 
 _KEYPOINT_COLOURS = plt.get_cmap("tab10")
 
@@ -121,6 +121,28 @@ def augmentation_gallery(image: torch.Tensor, augmentations: dict[str, Callable[
         rows += [_for_display(image), *views]
         titles += [name, *[""] * samples]
     return show_images(torch.stack(rows), titles, ncols=samples + 1)
+
+
+def views_grid(image: torch.Tensor, variant: str = "standard", jitter: float = 0.5,
+               crop_min: float = 0.35, pairs: int = 4, size: int | None = None, seed: int = 0
+               ) -> Figure:
+    """``pairs`` pairs of SimCLR views (:class:`~fgssl.transforms.SimCLRViews`) of one
+    (3, H, W) uint8 image, side by side, under the given variant, jitter strength and
+    smallest crop (a share of the area); the image itself first."""
+    views = SimCLRViews(size or int(image.shape[-1]), variant, jitter,
+                        crop_scale=(crop_min, 1.0))
+    torch.manual_seed(seed)
+    shown, titles = [_for_display(image)], ["image"]
+    for k in range(pairs):
+        first, second = views(image)
+        shown += [_for_display(first), _for_display(second)]
+        titles += [f"pair {k + 1}: view 1", "view 2"]
+    figure = show_images(torch.stack([torch.nn.functional.interpolate(
+        view[None], size=shown[1].shape[-2:], mode="nearest")[0] for view in shown]), titles,
+        ncols=2 * pairs + 1)
+    figure.suptitle(f"{variant}, jitter {jitter:g}, crops from {crop_min:.0%} of the area",
+                    fontsize=9)
+    return figure
 
 
 def _for_display(view: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fgssl.viz.images import as_hwc_uint8
@@ -66,23 +67,46 @@ def neighbour_grid(images: np.ndarray | torch.Tensor, features: np.ndarray | tor
                    ) -> Figure:
     """One row per query: the query image, then its k nearest neighbours, each framed green
     when it has the query's class and red when not."""
-    pictures, labels = as_hwc_uint8(images), np.asarray(labels)
     index, similarity = ranked_neighbours(features, k)
     figure, axes = plt.subplots(len(queries), k + 1, squeeze=False,
                                 figsize=(cell_inches * (k + 1), cell_inches * len(queries)))
-    name = (lambda c: class_names[c]) if class_names is not None else str
     for row, query in zip(axes, queries, strict=True):
-        row[0].imshow(pictures[query])
-        row[0].set_title(f"query: {name(labels[query])}", fontsize=7)
-        for ax, neighbour, score in zip(row[1:], index[query].tolist(),
-                                        similarity[query].tolist(), strict=True):
-            ax.imshow(pictures[neighbour])
-            same = labels[neighbour] == labels[query]
-            ax.set_title(f"{score:.2f}", fontsize=7, color="green" if same else "red")
-            for spine in ax.spines.values():
-                spine.set(visible=True, color="green" if same else "red", linewidth=3)
-        for ax in row:
-            ax.set_xticks([])
-            ax.set_yticks([])
+        _draw_row(row, as_hwc_uint8(images), np.asarray(labels), query, index[query],
+                  similarity[query], class_names)
     figure.tight_layout()
     return figure
+
+
+def neighbours_by_method(images: np.ndarray | torch.Tensor,
+                         features: dict[str, np.ndarray | torch.Tensor], labels: np.ndarray,
+                         query: int, k: int = 5, class_names: Sequence[str] | None = None,
+                         cell_inches: float = 1.3) -> Figure:
+    """One row per method (name -> (N, D) features): the same query, then its k nearest
+    neighbours under that method's features, framed as in :func:`neighbour_grid`."""
+    figure, axes = plt.subplots(len(features), k + 1, squeeze=False,
+                                figsize=(cell_inches * (k + 1), cell_inches * len(features)))
+    for row, (name, method_features) in zip(axes, features.items(), strict=True):
+        index, similarity = ranked_neighbours(method_features, k)
+        _draw_row(row, as_hwc_uint8(images), np.asarray(labels), query, index[query],
+                  similarity[query], class_names)
+        row[0].set_ylabel(name, fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _draw_row(row: Sequence[Axes], pictures: np.ndarray, labels: np.ndarray, query: int,
+              index: torch.Tensor, similarity: torch.Tensor,
+              class_names: Sequence[str] | None) -> None:
+    """A query and its ranked neighbours along one row of axes."""
+    name = (lambda c: class_names[c]) if class_names is not None else str
+    row[0].imshow(pictures[query])
+    row[0].set_title(f"query: {name(labels[query])}", fontsize=7)
+    for ax, neighbour, score in zip(row[1:], index.tolist(), similarity.tolist(), strict=True):
+        ax.imshow(pictures[neighbour])
+        same = labels[neighbour] == labels[query]
+        ax.set_title(f"{score:.2f}", fontsize=7, color="green" if same else "red")
+        for spine in ax.spines.values():
+            spine.set(visible=True, color="green" if same else "red", linewidth=3)
+    for ax in row:
+        ax.set_xticks([])
+        ax.set_yticks([])

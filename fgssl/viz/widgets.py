@@ -1,17 +1,34 @@
 """Interactive explorers: thin ipywidgets wrappers over the pure plotting functions.
 
-Only APIs common to ipywidgets 7.7 (Colab) and 8.x are used; each wrapper draws its default
+Only APIs common to ipywidgets 7.7 (Colab) and 8.x are used (``Dropdown``, ``IntSlider``,
+``FloatSlider``, ``Button``, ``Output``, ``HBox``/``VBox``, ``observe`` and ``on_click``),
+controls redraw on release (``continuous_update=False``), and each wrapper draws its default
 view once when it is built, so a notebook run without a browser (CI) still shows something.
+
+- :func:`jigsaw_game`: solve a puzzle yourself (notebook 02).
+- :func:`neighbour_browser`: a query and its neighbours under each method.
+- :func:`embedding_explorer`: pick a species; see where it lies in each map, and its images.
+- :func:`augmentation_explorer`: SimCLR's views under your own crop scale, jitter, variant.
+- :func:`gradcam_explorer`: where each method looks, image by image, layer by layer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from IPython.display import display
+from torch import nn
 
 from fgssl.methods.jigsaw import TILE_FRACTION
+from fgssl.transforms import VARIANTS
+from fgssl.viz.cam import feature_map_layers, grad_cam
+from fgssl.viz.embed import highlight_class
+from fgssl.viz.images import heatmaps, views_grid
+from fgssl.viz.neighbours import neighbours_by_method
 from fgssl.viz.puzzles import Puzzle, attempt, new_puzzle
 
 
@@ -57,3 +74,93 @@ def jigsaw_game(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3,
     another.on_click(deal)
     deal()
     return widgets.VBox([widgets.HBox([menu, another]), output])
+
+
+def _explorer(controls: Sequence[widgets.Widget], draw: Callable[[], plt.Figure]
+              ) -> widgets.VBox:
+    """Controls above an output that ``draw()`` fills now and whenever a control changes
+    (buttons: when clicked)."""
+    output = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        _draw(output, draw())
+
+    for control in controls:
+        if isinstance(control, widgets.Button):
+            control.on_click(redraw)
+        else:
+            control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox(list(controls)), output])
+
+
+def neighbour_browser(images: torch.Tensor, features: dict[str, np.ndarray],
+                      labels: np.ndarray, class_names: Sequence[str] | None = None, k: int = 5
+                      ) -> widgets.VBox:
+    """Pick a query image (by index): its k nearest neighbours under each method's features
+    (name -> (N, D)), one row per method (:func:`~fgssl.viz.neighbours.neighbours_by_method`)."""
+    query = widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="query",
+                              continuous_update=False)
+    return _explorer([query], lambda: neighbours_by_method(images, features, labels,
+                                                           query.value, k, class_names))
+
+
+def embedding_explorer(maps: dict[str, np.ndarray], labels: np.ndarray, images: torch.Tensor,
+                       class_names: Sequence[str] | None = None,
+                       pairs: Sequence[tuple[int, int]] | None = None) -> widgets.VBox:
+    """Pick a class: where its points (and its sibling's) lie in each 2-D map (name -> (N, 2)),
+    and a few of its images (:func:`~fgssl.viz.embed.highlight_class`)."""
+    names = class_names or [str(c) for c in range(int(np.max(labels)) + 1)]
+    chosen = widgets.Dropdown(options=[(name, c) for c, name in enumerate(names)], value=0,
+                              description="class")
+    return _explorer([chosen], lambda: highlight_class(maps, labels, images, chosen.value,
+                                                       class_names, pairs))
+
+
+def augmentation_explorer(image: torch.Tensor, size: int | None = None) -> widgets.VBox:
+    """SimCLR's pairs of views of one (3, H, W) uint8 image under your settings: the smallest
+    crop (share of the area), the colour-jitter strength, the fine-grained variant; "new
+    draw" samples again (:func:`~fgssl.viz.images.views_grid`)."""
+    crop = widgets.FloatSlider(value=0.35, min=0.08, max=1.0, step=0.01,
+                               description="min crop", continuous_update=False)
+    jitter = widgets.FloatSlider(value=0.5, min=0.0, max=1.5, step=0.1, description="jitter",
+                                 continuous_update=False)
+    variant = widgets.Dropdown(options=list(VARIANTS), value="standard", description="variant")
+    again = widgets.Button(description="new draw")
+    draws = iter(range(1_000_000))
+    return _explorer([crop, jitter, variant, again], lambda: views_grid(
+        image, variant.value, jitter.value, crop.value, size=size, seed=next(draws)))
+
+
+def gradcam_explorer(images: torch.Tensor, labels: np.ndarray,
+                     models: dict[str, tuple[nn.Module, nn.Module]],
+                     points: np.ndarray | None = None,
+                     class_names: Sequence[str] | None = None) -> widgets.VBox:
+    """Pick an image, a method (name -> (backbone, head giving class scores)) and a layer:
+    the Grad-CAM map of the image's true class (:func:`~fgssl.viz.cam.grad_cam`), with the
+    part ``points`` (N, 2) marked when given."""
+    size = int(images.shape[-1])
+    layers = {name: feature_map_layers(backbone, size) for name, (backbone, _) in models.items()}
+    index = widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="image",
+                              continuous_update=False)
+    method = widgets.Dropdown(options=list(models), description="method")
+    layer = widgets.Dropdown(options=list(layers[method.value]),
+                             value=list(layers[method.value])[-1], description="layer")
+
+    def on_method(change: dict) -> None:  # another network: its own layers, the last one
+        layer.options = list(layers[change["new"]])
+        layer.value = list(layers[change["new"]])[-1]
+
+    method.observe(on_method, names="value")
+
+    def draw() -> plt.Figure:
+        backbone, head = models[method.value]
+        i = index.value
+        chosen = layers[method.value].get(layer.value) or list(layers[method.value].values())[-1]
+        cam = grad_cam(backbone, head, images[i:i + 1], torch.as_tensor(labels[i:i + 1]),
+                       chosen)
+        name = class_names[labels[i]] if class_names is not None else str(labels[i])
+        return heatmaps(images[i:i + 1], cam, [f"{name}: {method.value}, {layer.value}"],
+                        keypoints=points[i:i + 1, None] if points is not None else None,
+                        ncols=1)
+    return _explorer([index, method, layer], draw)

@@ -138,3 +138,18 @@ def test_part_labels_index_each_species_part_option():
         [sb.SPECIES_PARTS[label]["beak_colour"] for label in labels]
     with pytest.raises(ValueError, match="unknown part 'wings'"):
         sb.part_labels(labels, "wings")
+
+
+def test_discriminative_points_are_the_keypoints_of_the_part_a_sibling_changes():
+    batch = sb.SynthBirds().render("test", range(48), 32)
+    points = sb.discriminative_points(batch.labels, batch.keypoints)
+    assert points.shape == (48, 2)
+    crown, beak = sb.KEYPOINT_NAMES.index("crown"), sb.KEYPOINT_NAMES.index("beak")
+    for i, label in enumerate(batch.labels):
+        part = sb.differing_part(int(label))
+        if part == "crown":
+            assert np.array_equal(points[i], batch.keypoints[i, crown])
+        if part in ("beak_shape", "beak_colour"):
+            assert np.array_equal(points[i], batch.keypoints[i, beak])
+    assert set(sb.PART_KEYPOINT) == set(sb.PARTS)
+    assert set(sb.PART_KEYPOINT.values()) == set(sb.KEYPOINT_NAMES)

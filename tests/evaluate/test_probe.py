@@ -62,3 +62,23 @@ def test_probe_accuracy_finds_what_the_features_encode_and_not_what_they_do_not(
     assert 0.4 < probe_accuracy(features[::2], absent[::2], features[1::2], absent[1::2]) < 0.6
     with pytest.raises(ValueError, match="two distinct values"):
         probe_accuracy(features, np.zeros(400), features, np.zeros(400))
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_probe_as_a_torch_layer_gives_its_logits(classes):
+    import torch
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(classes, 6)) * 3
+    labels = np.repeat(np.arange(classes), 30)
+    features = (centres[labels] + rng.normal(size=(len(labels), 6))) * 5 + 2  # not standard
+    probe = fit_linear_probe(features, labels, features, labels)
+    with torch.no_grad():
+        logits = probe.as_layer()(torch.as_tensor(features, dtype=torch.float32)).numpy()
+    assert logits.shape == (len(labels), classes)
+    assert np.array_equal(logits.argmax(1), probe.predict(features))
+    decision = probe.classifier.decision_function(probe.scaler.transform(features))
+    if classes == 2:  # sklearn's one logit z is the difference of the two
+        assert np.allclose(logits[:, 1] - logits[:, 0], decision, atol=1e-4)
+    else:
+        assert np.allclose(logits, decision, atol=1e-4)

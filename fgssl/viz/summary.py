@@ -1,0 +1,140 @@
+"""What ``fgssl demo`` shows of each backbone beyond accuracy: its neighbours, its map, and
+where it looks — three figures and their numbers.
+
+For one frozen backbone, on the test split:
+
+- ``neighbours_<name>.png`` and retrieval scores (:mod:`fgssl.viz.neighbours`);
+- ``tsne_<name>.png`` and what the map kept (:mod:`fgssl.viz.embed`);
+- ``gradcam_<name>.png`` and, on SynthBirds, the pointing game (:mod:`fgssl.viz.cam`): how
+  often the Grad-CAM peak for the true species, explained through the backbone's linear
+  probe, falls near the part that tells the bird from its sibling species (``part``), and
+  inside the bird's box (``bird``).
+
+Example::
+
+    >>> numbers = feature_views(backbone, "synthbirds", profile("cpu"), None,
+    ...                         Path("runs/demo"), "simclr", C=0.1)    # doctest: +SKIP
+    >>> numbers["pointing"]["part"]["hit_rate"], numbers["pointing"]["part"]["chance"]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+from fgssl.config import Profile
+from fgssl.data import catalog
+from fgssl.data import synthbirds as sb
+from fgssl.evaluate.features import extract_features
+from fgssl.evaluate.probe import C_GRID, fit_linear_probe
+from fgssl.viz.cam import PAPER_TOLERANCE, grad_cam, pointing_game, pointing_game_boxes
+from fgssl.viz.embed import embed, embedding_figure, embedding_scores
+from fgssl.viz.images import heatmaps
+from fgssl.viz.neighbours import neighbour_grid, retrieval_metrics
+
+SHOWN = 12  # images in the neighbour and Grad-CAM figures
+FIGURES = ("tsne", "neighbours", "gradcam")  # saved as <kind>_<name>.png
+
+
+def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | None,
+                  out: Path, name: str, C: float | None = None, batch_size: int = 200
+                  ) -> dict[str, Any]:
+    """Save the three figures of ``backbone`` to ``out`` and return their numbers:
+    ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the features,
+    silhouette) and ``pointing`` (SynthBirds only, else None). ``C`` is the linear probe's
+    regularisation when already chosen on val (else chosen here, on val)."""
+    splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
+              for split in ("train", "val", "test")}
+    features = {split: extract_features(backbone, dataset)
+                for split, dataset in splits.items()}
+    test_x, test_y = features["test"]
+    images = torch.stack([splits["test"][i][0] for i in range(len(test_y))])  # (N, 3, S, S)
+    class_names = list(sb.SPECIES_NAMES) if data == "synthbirds" else \
+        catalog.collection(data, root)[0].classes
+    out.mkdir(parents=True, exist_ok=True)
+    numbers: dict[str, Any] = {"retrieval": retrieval_metrics(test_x, test_y, ks=(1, 5))}
+
+    queries = _one_per_class(test_y, SHOWN // 2)
+    _save(neighbour_grid(images, test_x, test_y, queries, k=5, class_names=class_names),
+          out / f"neighbours_{name}.png",
+          f"{name}: nearest test images by cosine similarity (green: the query's class)")
+
+    xy = embed(test_x, "tsne", cache=out / "embeddings")
+    numbers["tsne"] = embedding_scores(xy, test_y, test_x)
+    pairs = [(c, sb.sibling_of(c)) for c in range(0, sb.NUM_CLASSES, 2)] \
+        if data == "synthbirds" else None
+    _save(embedding_figure({name: xy}, test_y, class_names, pairs, {name: numbers["tsne"]}),
+          out / f"tsne_{name}.png", "")
+
+    probe = fit_linear_probe(*features["train"], *features["val"],
+                             c_grid=(C,) if C is not None else C_GRID)
+    head = probe.as_layer()
+    maps = torch.cat([grad_cam(backbone, head, images[i:i + batch_size],
+                               torch.as_tensor(test_y[i:i + batch_size]))
+                      for i in range(0, len(images), batch_size)])  # (N, S, S)
+    rendered = _annotations(splits["test"], prof) if data == "synthbirds" else None
+    points = None if rendered is None else \
+        sb.discriminative_points(rendered.labels, rendered.keypoints)
+    numbers["pointing"] = None if rendered is None else {
+        "part": {**pointing_game(maps, points, PAPER_TOLERANCE * prof.image_size),
+                 "tolerance_px": PAPER_TOLERANCE * prof.image_size},
+        "bird": pointing_game_boxes(maps, rendered.boxes)}
+    shown = _one_per_class(test_y, SHOWN)
+    titles = [f"{class_names[test_y[i]]}" for i in shown]
+    _save(heatmaps(images[shown], maps[shown], titles,
+                   keypoints=points[shown, None] if points is not None else None),
+          out / f"gradcam_{name}.png", f"{name}: Grad-CAM of the true class through the "
+          "linear probe" + ("; cyan: the part that differs from the sibling species"
+                            if points is not None else ""))
+    return numbers
+
+
+def _one_per_class(labels: np.ndarray, count: int) -> list[int]:
+    """The first image of each of the first ``count`` classes present."""
+    firsts = {int(label): i for i, label in reversed(list(enumerate(labels)))}
+    return [firsts[c] for c in sorted(firsts)[:count]]
+
+
+def _annotations(test: Any, prof: Profile) -> sb.RenderedBatch:
+    """The SynthBirds test split rendered again for its boxes and part keypoints."""
+    rendered = sb.SynthBirds(0).render("test", range(len(test)), prof.image_size)
+    if not np.array_equal(rendered.labels, np.asarray(test.labels)):
+        raise RuntimeError("the SynthBirds test split on disk does not match the renderer: "
+                           "delete its cache and run fgssl data prepare synthbirds again")
+    return rendered
+
+
+def _save(figure: plt.Figure, path: Path, title: str) -> None:
+    if title:
+        figure.suptitle(title, y=1.03, fontsize=10)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
+def figures_table(figures: dict[str, dict[str, Any]]) -> str:
+    """A markdown table of :func:`feature_views`' numbers, one line per backbone, and what
+    the columns mean."""
+    lines = ["| method | Recall@1 | mAP@R | kNN in the t-SNE map | kNN in the features "
+             "| Grad-CAM peak on the part (chance) | on the bird (chance) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, numbers in figures.items():
+        pointing = numbers["pointing"] or {}
+        hits = [f"{p['hit_rate']:.1%} ({p['chance']:.1%})" if p else "–"
+                for p in (pointing.get("part"), pointing.get("bird"))]
+        lines.append(f"| {name} | {numbers['retrieval']['recall@1']:.1%} "
+                     f"| {numbers['retrieval']['map@r']:.3f} | {numbers['tsne']['knn_2d']:.1%} "
+                     f"| {numbers['tsne']['knn_features']:.1%} | {' | '.join(hits)} |")
+    return ("## What each backbone's features look like (test split)\n\n"
+            "Leave-one-out retrieval by cosine similarity (Recall@1, mAP@R); a 10-NN vote in "
+            "the 2-D t-SNE map beside the same in the features (what the map kept); how often "
+            "the Grad-CAM peak for the true class, through the backbone's linear probe, lies "
+            "within 15/224 of the image side of the part that tells a SynthBirds bird from its "
+            "sibling species, or inside the bird's box, each beside the share of the image "
+            "within reach (a random peak's score). "
+            "Figures: `tsne_<method>.png`, `neighbours_<method>.png`, `gradcam_<method>.png`."
+            "\n\n" + "\n".join(lines) + "\n")

@@ -1,0 +1,30 @@
+import matplotlib
+import pytest
+
+from fgssl.config import profile
+from fgssl.data import catalog
+from fgssl.methods.registry import backbone_for
+from fgssl.viz.summary import feature_views
+
+matplotlib.use("Agg")
+
+
+def test_the_three_figures_are_saved_with_their_numbers(tmp_path):
+    prof = profile("ci")
+    catalog.prepare("synthbirds", None, "ci")
+    numbers = feature_views(backbone_for("random", prof)[1], "synthbirds", prof, None,
+                            tmp_path, "random")
+    for kind in ("tsne", "neighbours", "gradcam"):
+        assert (tmp_path / f"{kind}_random.png").stat().st_size > 5_000
+    assert set(numbers["retrieval"]) == {"recall@1", "recall@5", "map@r"}
+    assert set(numbers["tsne"]) == {"knn_2d", "knn_features", "silhouette"}
+    pointing, bird = numbers["pointing"]["part"], numbers["pointing"]["bird"]
+    assert pointing["n"] == bird["n"] == 96 and 0 <= pointing["hit_rate"] <= 1
+    assert 0.05 < bird["chance"] < 0.8  # a bird fills part of its image
+    # chance: the share of a 32 x 32 image within 15/224 of its side of a point, ~ pi r^2
+    radius = pointing["tolerance_px"]
+    assert radius == pytest.approx(32 * 15 / 224)
+    assert pointing["chance"] == pytest.approx(3.14159 * radius ** 2 / 32 ** 2, rel=0.35)
+    again = feature_views(backbone_for("random", prof)[1], "synthbirds", prof, None,
+                          tmp_path, "random", C=1.0)
+    assert again["tsne"] == numbers["tsne"]  # the cached embedding
