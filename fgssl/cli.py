@@ -31,7 +31,8 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
-from fgssl.demo import ENTRIES, run_demo
+from fgssl.demo import run_demo
+from fgssl.evaluate.entries import ENTRIES
 from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
 from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
 from fgssl.methods.srgan_losses import CONTENT_LOSSES

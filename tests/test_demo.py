@@ -6,6 +6,7 @@ import pytest
 
 from fgssl import demo
 from fgssl.config import runs_root
+from fgssl.evaluate import entries
 from fgssl.viz import summary
 
 SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
@@ -27,7 +28,7 @@ def study(tmp_path_factory):
 
         def no_evaluation(*args, **kwargs):
             raise AssertionError("the second run evaluated a model again")
-        patch.setattr(demo, "evaluate_jobs", no_evaluation)
+        patch.setattr(entries, "evaluate_jobs", no_evaluation)
         patch.setattr(summary, "feature_views", no_evaluation)
         second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
                                workers=1)
@@ -101,14 +102,6 @@ def test_warnings_raised_in_worker_processes_reach_the_caller(study):
     assert any("no VGG19 ImageNet weights" in message for message in caught)  # SRGAN's
 
 
-def test_units_group_the_entries_that_share_a_training_longest_first():
-    assert set(demo.LONGEST_FIRST) == set(demo.ENTRIES)
-    units = demo._units(["random", "srgan-g", "jigsaw", "srgan-d"])
-    assert [unit.entries for unit in units] == [("srgan-d", "srgan-g"), ("jigsaw",),
-                                                ("random",)]
-    assert [unit.training for unit in units] == ["srgan", "jigsaw", None]
-
-
 def test_seeds_change_the_results_and_the_same_seeds_reproduce_them(tmp_path):
     def run(out, seeds):
         rows = demo.run_demo(out=out, methods=["random"], seeds=seeds, progress=False,
@@ -130,8 +123,7 @@ def test_methods_filtering_trains_only_what_is_asked(tmp_path):
 
 def test_unknown_methods_and_seeds_are_clear_errors():
     with pytest.raises(ValueError, match="unknown --methods moco: choose from simclr"):
-        demo.check_entries(["simclr", "moco"])
-    assert demo.check_entries(["random", "simclr"]) == ["simclr", "random"]  # study order
+        demo.run_demo(methods=["simclr", "moco"])
     with pytest.raises(ValueError, match="--seeds must be at least 1"):
         demo.run_demo(seeds=0)
     with pytest.raises(ValueError, match="--workers must be at least 1"):
