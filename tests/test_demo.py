@@ -94,7 +94,7 @@ def test_every_backbone_gets_its_figures_and_their_numbers(study):
         assert 0 <= numbers["pointing"]["part"]["hit_rate"] <= 1
         assert numbers["retrieval"]["map@r"] > 0
     table = (out / "results.md").read_text()
-    assert "| simclr | " in table.split("on the bird (chance) |")[1]
+    assert "| simclr | " in table.split("in the box (chance) |")[1]
 
 
 def test_warnings_raised_in_worker_processes_reach_the_caller(study):

@@ -68,13 +68,27 @@ def cached_images(stem: str | os.PathLike[str], key: dict[str, Any], n: int, siz
     return np.load(npy, mmap_mode="r")
 
 
+def center_crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """Where :func:`resize_center_crop` puts a ``width`` x ``height`` image: the resized width
+    and height, and the left and top edges of the ``size`` x ``size`` crop."""
+    scale = size / min(width, height)
+    resized = max(size, round(width * scale)), max(size, round(height * scale))
+    return resized[0], resized[1], (resized[0] - size) // 2, (resized[1] - size) // 2
+
+
 def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
     """Resize the shorter side to ``size`` (antialiased) and centre-crop: (size, size, 3) uint8."""
-    scale = size / min(image.size)
-    width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
+    width, height, left, top = center_crop_geometry(image.width, image.height, size)
     image = image.resize((width, height), Image.BICUBIC, reducing_gap=3.0)
-    left, top = (width - size) // 2, (height - size) // 2
     return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def points_after_crop(points: np.ndarray, width: int, height: int, size: int) -> np.ndarray:
+    """Pixel coordinates ``x, y`` (..., 2) in a ``width`` x ``height`` image, moved to where
+    :func:`resize_center_crop` puts them in its ``size`` x ``size`` output."""
+    resized_width, resized_height, left, top = center_crop_geometry(width, height, size)
+    scale = np.array([resized_width / width, resized_height / height])
+    return np.asarray(points, dtype=np.float64) * scale - np.array([left, top])
 
 
 class CachedImages(torch.utils.data.Dataset):

@@ -24,11 +24,18 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from fgssl.config import Profile, data_root
 from fgssl.config import profile as get_profile
 from fgssl.data import cub, sources
-from fgssl.data.cache import CachedImages, cached_images, fingerprint, resize_center_crop
+from fgssl.data.cache import (
+    CachedImages,
+    cached_images,
+    fingerprint,
+    points_after_crop,
+    resize_center_crop,
+)
 from fgssl.data.folders import (
     Collection,
     DataFormatError,
@@ -224,6 +231,48 @@ def _synthbirds(split: str, prof: Profile, root: Path, seed: int,
                            desc=f"rendering SynthBirds {split}")
     labels = birds.labels(split, range(n)) if split != "unlabelled" else np.full(n, -1)
     return CachedImages(images, labels, transform)
+
+
+@dataclass
+class Annotations:
+    """A split's boxes ``x0, y0, x1, y1`` (N, 4) and part locations ``x, y, visible``
+    (N, K, 3) in the pixels of its cached images; None where the dataset has none."""
+
+    boxes: np.ndarray | None
+    parts: np.ndarray | None
+    part_names: list[str]
+
+
+def annotations(name: str, split: str, root: str | os.PathLike[str] | None = None,
+                size: int = 224, seed: int = 0) -> Annotations:
+    """The boxes and parts of a real dataset's ``split`` (CUB ships both), moved to where the
+    uint8 cache at ``size`` puts them (shorter side resized, centre crop); a part that the
+    crop cuts off counts as not visible. Datasets whose images carry EXIF rotations are not
+    annotated; SynthBirds draws its own (:meth:`SynthBirds.render`)."""
+    if name == "synthbirds":
+        raise ValueError("SynthBirds' boxes and keypoints come with its images: "
+                         "use fgssl.data.synthbirds.SynthBirds(seed).render(split, indices, size)")
+    found, splits = collection(name, root, seed)
+    boxes, parts = [], []
+    for record in splits[split]:
+        with Image.open(found.root / record.path) as image:
+            width, height = image.width, max(1, image.height - found.trim_bottom)
+        if record.box is not None:
+            x, y, box_width, box_height = record.box
+            corners = points_after_crop([[x, y], [x + box_width, y + box_height]], width,
+                                        height, size)
+            boxes.append(np.clip(corners, 0, size).ravel())
+        if found.parts:
+            located = np.array(found.parts.get(record.path, np.zeros((len(found.part_names),
+                                                                      3))), dtype=np.float64)
+            located[:, :2] = points_after_crop(located[:, :2], width, height, size)
+            inside = ((located[:, :2] >= 0) & (located[:, :2] < size)).all(1)
+            located[:, 2] = (located[:, 2] > 0) & inside
+            parts.append(located)
+    return Annotations(np.array(boxes, dtype=np.float32) if len(boxes) == len(splits[split])
+                       and boxes else None,
+                       np.array(parts, dtype=np.float32) if parts else None,
+                       list(found.part_names))
 
 
 # --- the API ------------------------------------------------------------------------------

@@ -118,21 +118,27 @@ def _per_image_unit(maps: torch.Tensor) -> torch.Tensor:
 
 
 def pointing_game(maps: torch.Tensor | np.ndarray, points: torch.Tensor | np.ndarray,
-                  tolerance: float) -> dict[str, float]:
-    """How often each map's peak lies within ``tolerance`` pixels of its point: ``maps``
-    (B, H, W), ``points`` (B, 2) as ``x, y`` in pixels (pixel ``i`` spans ``[i, i + 1)``).
-    Returns ``hit_rate``, ``chance`` (the mean share of pixel centres within the tolerance:
-    what a peak at a random pixel would score) and ``n``."""
+                  tolerance: float, visible: torch.Tensor | np.ndarray | None = None
+                  ) -> dict[str, float]:
+    """How often each map's peak lies within ``tolerance`` pixels of its point — or of any
+    of its visible points: ``maps`` (B, H, W); ``points`` (B, 2) or (B, K, 2) as ``x, y`` in
+    pixels (pixel ``i`` spans ``[i, i + 1)``); ``visible`` (B, K) marks the points that count
+    (images with none are left out). Returns ``hit_rate``, ``chance`` (the mean share of
+    pixel centres within reach: what a peak at a random pixel would score) and ``n``."""
     maps, points = torch.as_tensor(maps), torch.as_tensor(points, dtype=torch.float32)
-    batch, height, width = maps.shape
+    points = points[:, None] if points.ndim == 2 else points  # (B, K, 2)
+    shown = torch.ones(points.shape[:2], dtype=torch.bool) if visible is None else \
+        torch.as_tensor(visible).bool()
+    _, height, width = maps.shape
     ys, xs = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5,
                             indexing="ij")  # pixel centres
-    near = (xs - points[:, 0, None, None]) ** 2 + (ys - points[:, 1, None, None]) ** 2 \
-        <= tolerance ** 2  # (B, H, W)
-    peaks = maps.flatten(1).argmax(1)  # (B,)
-    hits = near.flatten(1).gather(1, peaks[:, None])[:, 0]
-    return {"hit_rate": float(hits.double().mean()), "chance": float(near.double().mean()),
-            "n": batch}
+    distance2 = (xs - points[..., 0, None, None]) ** 2 + (ys - points[..., 1, None, None]) ** 2
+    near = ((distance2 <= tolerance ** 2) & shown[..., None, None]).any(1)  # (B, H, W)
+    counted = shown.any(1)
+    hits = near.flatten(1).gather(1, maps.flatten(1).argmax(1)[:, None])[:, 0][counted]
+    return {"hit_rate": float(hits.double().mean()) if len(hits) else 0.0,
+            "chance": float(near[counted].double().mean()) if len(hits) else 0.0,
+            "n": int(counted.sum())}
 
 
 def pointing_game_boxes(maps: torch.Tensor | np.ndarray, boxes: torch.Tensor | np.ndarray

@@ -8,7 +8,7 @@ For one frozen backbone, on the test split:
 - ``gradcam_<name>.png`` and, on SynthBirds, the pointing game (:mod:`fgssl.viz.cam`): how
   often the Grad-CAM peak for the true species, explained through the backbone's linear
   probe, falls near the part that tells the bird from its sibling species (``part``), and
-  inside the bird's box (``bird``).
+  inside the bird's box (``box``); on CUB, near any visible part and inside the box.
 
 Example::
 
@@ -46,7 +46,8 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
                   ) -> dict[str, Any]:
     """Save the three figures of ``backbone`` to ``out`` and return their numbers:
     ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the features,
-    silhouette) and ``pointing`` (SynthBirds only, else None). ``C`` is the linear probe's
+    silhouette) and ``pointing`` (``part`` and ``box``, for datasets annotated with them;
+    else None). ``C`` is the linear probe's
     regularisation when already chosen on val (else chosen here, on val)."""
     splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
               for split in ("train", "val", "test")}
@@ -77,20 +78,23 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
     maps = torch.cat([grad_cam(backbone, head, images[i:i + batch_size],
                                torch.as_tensor(test_y[i:i + batch_size]))
                       for i in range(0, len(images), batch_size)])  # (N, S, S)
-    rendered = _annotations(splits["test"], prof) if data == "synthbirds" else None
-    points = None if rendered is None else \
-        sb.discriminative_points(rendered.labels, rendered.keypoints)
-    numbers["pointing"] = None if rendered is None else {
-        "part": {**pointing_game(maps, points, PAPER_TOLERANCE * prof.image_size),
-                 "tolerance_px": PAPER_TOLERANCE * prof.image_size},
-        "bird": pointing_game_boxes(maps, rendered.boxes)}
+    points, visible, boxes = _targets(splits["test"], data, root, prof)
+    tolerance = PAPER_TOLERANCE * prof.image_size
+    pointing = {}
+    if points is not None:
+        pointing["part"] = {**pointing_game(maps, points, tolerance, visible),
+                            "tolerance_px": tolerance}
+    if boxes is not None:
+        pointing["box"] = pointing_game_boxes(maps, boxes)
+    numbers["pointing"] = pointing or None
     shown = _one_per_class(test_y, SHOWN)
     titles = [f"{class_names[test_y[i]]}" for i in shown]
     _save(heatmaps(images[shown], maps[shown], titles,
-                   keypoints=points[shown, None] if points is not None else None),
+                   keypoints=points[shown] if points is not None and data == "synthbirds"
+                   else None),
           out / f"gradcam_{name}.png", f"{name}: Grad-CAM of the true class through the "
           "linear probe" + ("; cyan: the part that differs from the sibling species"
-                            if points is not None else ""))
+                            if data == "synthbirds" else ""))
     return numbers
 
 
@@ -100,13 +104,24 @@ def _one_per_class(labels: np.ndarray, count: int) -> list[int]:
     return [firsts[c] for c in sorted(firsts)[:count]]
 
 
-def _annotations(test: Any, prof: Profile) -> sb.RenderedBatch:
-    """The SynthBirds test split rendered again for its boxes and part keypoints."""
-    rendered = sb.SynthBirds(0).render("test", range(len(test)), prof.image_size)
-    if not np.array_equal(rendered.labels, np.asarray(test.labels)):
-        raise RuntimeError("the SynthBirds test split on disk does not match the renderer: "
-                           "delete its cache and run fgssl data prepare synthbirds again")
-    return rendered
+def _targets(test: Any, data: str, root: str | None, prof: Profile
+             ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """What the pointing game aims at on the test split: points (N, K, 2) with their
+    visibility (N, K) and boxes (N, 4), each None when the dataset has none. SynthBirds: the
+    part that differs from the sibling species, and the bird's box; CUB: every visible part
+    (a hit near any of them), and the bird's box."""
+    if data == "synthbirds":
+        rendered = sb.SynthBirds(0).render("test", range(len(test)), prof.image_size)
+        if not np.array_equal(rendered.labels, np.asarray(test.labels)):
+            raise RuntimeError("the SynthBirds test split on disk does not match the "
+                               "renderer: delete its cache and run fgssl data prepare "
+                               "synthbirds again")
+        points = sb.discriminative_points(rendered.labels, rendered.keypoints)[:, None]
+        return points, None, rendered.boxes
+    found = catalog.annotations(data, "test", root, prof.image_size)
+    if found.parts is None:
+        return None, None, found.boxes
+    return found.parts[..., :2], found.parts[..., 2] > 0, found.boxes
 
 
 def _save(figure: plt.Figure, path: Path, title: str) -> None:
@@ -120,12 +135,12 @@ def figures_table(figures: dict[str, dict[str, Any]]) -> str:
     """A markdown table of :func:`feature_views`' numbers, one line per backbone, and what
     the columns mean."""
     lines = ["| method | Recall@1 | mAP@R | kNN in the t-SNE map | kNN in the features "
-             "| Grad-CAM peak on the part (chance) | on the bird (chance) |",
+             "| Grad-CAM peak on the part (chance) | in the box (chance) |",
              "|---|---|---|---|---|---|---|"]
     for name, numbers in figures.items():
         pointing = numbers["pointing"] or {}
         hits = [f"{p['hit_rate']:.1%} ({p['chance']:.1%})" if p else "–"
-                for p in (pointing.get("part"), pointing.get("bird"))]
+                for p in (pointing.get("part"), pointing.get("box"))]
         lines.append(f"| {name} | {numbers['retrieval']['recall@1']:.1%} "
                      f"| {numbers['retrieval']['map@r']:.3f} | {numbers['tsne']['knn_2d']:.1%} "
                      f"| {numbers['tsne']['knn_features']:.1%} | {' | '.join(hits)} |")
@@ -134,7 +149,7 @@ def figures_table(figures: dict[str, dict[str, Any]]) -> str:
             "the 2-D t-SNE map beside the same in the features (what the map kept); how often "
             "the Grad-CAM peak for the true class, through the backbone's linear probe, lies "
             "within 15/224 of the image side of the part that tells a SynthBirds bird from its "
-            "sibling species, or inside the bird's box, each beside the share of the image "
-            "within reach (a random peak's score). "
+            "sibling species (on CUB: of any visible part), or inside the object's box, each "
+            "beside the share of the image within reach (a random peak's score). "
             "Figures: `tsne_<method>.png`, `neighbours_<method>.png`, `gradcam_<method>.png`."
             "\n\n" + "\n".join(lines) + "\n")

@@ -134,3 +134,19 @@ def test_synthbirds_info_has_the_contract_keys():
 def test_own_root_datasets_need_a_root():
     with pytest.raises(ValueError, match="needs --root"):
         catalog.info("folder")
+
+
+def test_cub_boxes_and_parts_follow_the_images_into_the_cache(tmp_path, monkeypatch):
+    fakes.fake_cub(tmp_path / "cub200")  # 40 x 30 images, box (1, 2, 30, 20), two parts
+    monkeypatch.setitem(catalog.SPECS, "cub200", dataclasses.replace(
+        catalog.SPECS["cub200"], num_classes=3, counts={"train": 6, "test": 6}))
+    found = catalog.annotations("cub200", "test", root=tmp_path, size=15)
+    assert found.part_names == ["beak", "left eye"]
+    # the shorter side 30 -> 15: the image becomes 20 x 15, and the crop starts at x = 2
+    assert np.allclose(found.boxes, [[0.0, 1.0, 13.5, 11.0]] * 6)  # clipped at the left edge
+    assert np.allclose(found.parts[:, 0], [[0.5, 1.5, 1.0]] * 6)  # (5, 3), visible
+    assert np.allclose(found.parts[:, 1], [[3.0, 3.0, 0.0]] * 6)  # (10, 6), not visible
+    images = catalog.dataset("cub200", "test", root=tmp_path, size=15)
+    assert len(images) == len(found.boxes) and images[0][0].shape == (3, 15, 15)
+    with pytest.raises(ValueError, match="SynthBirds' boxes and keypoints come with"):
+        catalog.annotations("synthbirds", "test")

@@ -127,3 +127,12 @@ def test_the_pointing_game_with_boxes_counts_peaks_inside_them():
     maps[1, 8, 8] = 1.0  # (8.5, 8.5): outside
     boxes = torch.tensor([[2.0, 1.0, 6.0, 5.0]] * 2)  # x 2..6, y 1..5: 4 x 4 pixel centres
     assert pointing_game_boxes(maps, boxes) == {"hit_rate": 0.5, "chance": 0.16, "n": 2}
+
+
+def test_the_pointing_game_counts_a_hit_near_any_visible_point():
+    maps = torch.zeros(3, 10, 10)
+    maps[:, 4, 6] = 1.0  # every peak at pixel centre (6.5, 4.5)
+    points = torch.tensor([[[0.5, 0.5], [6.5, 4.5]]] * 3)  # the second point is on the peak
+    visible = torch.tensor([[True, True], [True, False], [False, False]])
+    scores = pointing_game(maps, points, tolerance=0.0, visible=visible)
+    assert scores == {"hit_rate": 0.5, "chance": 0.015, "n": 2}  # the third has no point

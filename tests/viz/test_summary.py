@@ -18,7 +18,7 @@ def test_the_three_figures_are_saved_with_their_numbers(tmp_path):
         assert (tmp_path / f"{kind}_random.png").stat().st_size > 5_000
     assert set(numbers["retrieval"]) == {"recall@1", "recall@5", "map@r"}
     assert set(numbers["tsne"]) == {"knn_2d", "knn_features", "silhouette"}
-    pointing, bird = numbers["pointing"]["part"], numbers["pointing"]["bird"]
+    pointing, bird = numbers["pointing"]["part"], numbers["pointing"]["box"]
     assert pointing["n"] == bird["n"] == 96 and 0 <= pointing["hit_rate"] <= 1
     assert 0.05 < bird["chance"] < 0.8  # a bird fills part of its image
     # chance: the share of a 32 x 32 image within 15/224 of its side of a point, ~ pi r^2
@@ -28,3 +28,18 @@ def test_the_three_figures_are_saved_with_their_numbers(tmp_path):
     again = feature_views(backbone_for("random", prof)[1], "synthbirds", prof, None,
                           tmp_path, "random", C=1.0)
     assert again["tsne"] == numbers["tsne"]  # the cached embedding
+
+
+def test_on_cub_the_pointing_game_aims_at_any_visible_part_and_the_box(tmp_path, monkeypatch):
+    import dataclasses
+
+    from tests import fakes
+
+    fakes.fake_cub(tmp_path / "data" / "cub200", per_class=6)  # part 1 visible, part 2 not
+    monkeypatch.setitem(catalog.SPECS, "cub200", dataclasses.replace(
+        catalog.SPECS["cub200"], num_classes=3, counts={"train": 9, "test": 9}))
+    prof = profile("ci")
+    numbers = feature_views(backbone_for("random", prof)[1], "cub200", prof,
+                            str(tmp_path / "data"), tmp_path / "out", "random")
+    assert numbers["pointing"]["part"]["n"] == numbers["pointing"]["box"]["n"] == 9
+    assert (tmp_path / "out" / "gradcam_random.png").is_file()

@@ -1,0 +1,75 @@
+"""Training curves and small charts: the plots the method notebooks draw from a run.
+
+Each helper draws on a matplotlib ``Axes`` (from :func:`panels`) and returns it, so a
+notebook composes a figure in a few lines. A record without a plotted key is skipped, so
+histories whose monitors ran every few epochs plot as they are.
+
+Example::
+
+    >>> figure, (loss, knn) = panels(2)                                 # doctest: +SKIP
+    >>> plot_history(loss, history, {"NT-Xent": "loss"}, title="pretext loss")
+    >>> plot_history(knn, history, {"kNN": "knn_top1"}, hlines={"chance": 1 / 24})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+
+def panels(count: int, width: float = 4.5, height: float = 3.0) -> tuple[Figure, list[Axes]]:
+    """A figure of ``count`` panels side by side, laid out tightly when drawn."""
+    figure, axes = plt.subplots(1, count, figsize=(width * count, height), squeeze=False,
+                                layout="tight")
+    return figure, list(axes[0])
+
+
+def plot_history(ax: Axes, records: Sequence[Mapping[str, Any]], series: Mapping[str, str],
+                 x: str = "epoch", hlines: Mapping[str, float] | None = None,
+                 vlines: Mapping[str, float] | None = None, marker: str | None = "o",
+                 **labels: Any) -> Axes:
+    """Each ``series`` (legend label -> key of the records) against ``x``, skipping records
+    that lack the key; dotted reference lines at ``hlines`` / ``vlines`` (label -> value);
+    ``labels`` (title, xlabel, ylabel, ylim, yscale) go to ``ax.set``."""
+    for label, key in series.items():
+        points = [(r[x], r[key]) for r in records if key in r and x in r]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker=marker, label=label)
+    for label, value in (hlines or {}).items():
+        ax.axhline(value, color="grey", linestyle=":", label=label)
+    for label, value in (vlines or {}).items():
+        ax.axvline(value, color="grey", linestyle="--", label=label)
+    ax.set(**{"xlabel": x, **labels})
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def bar_chart(ax: Axes, groups: Mapping[str, Mapping[str, float]], **labels: Any) -> Axes:
+    """Grouped bars: one colour per group (legend label -> category -> value), the
+    categories of the first group along the x axis; ``labels`` go to ``ax.set``."""
+    categories = list(next(iter(groups.values())))
+    width = 0.8 / len(groups)
+    for k, (label, values) in enumerate(groups.items()):
+        ax.bar(np.arange(len(categories)) + (k - (len(groups) - 1) / 2) * width,
+               [values[c] for c in categories], width, label=label or None)
+    ax.set_xticks(np.arange(len(categories)), categories)
+    ax.set(**labels)
+    if len(groups) > 1:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def histogram(ax: Axes, samples: Mapping[str, Sequence[float] | np.ndarray],
+              bins: Sequence[float] | int = 10, **labels: Any) -> Axes:
+    """Side-by-side histograms of named samples; ``labels`` (and e.g. ``yscale="log"``) go
+    to ``ax.set``."""
+    ax.hist([np.asarray(s) for s in samples.values()], bins=bins, label=list(samples))
+    ax.set(**labels)
+    ax.legend(fontsize=8)
+    return ax
