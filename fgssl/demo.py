@@ -18,8 +18,9 @@ warnings come back to this process. With ``workers=1`` everything runs in this p
 
 Writes ``results.json``, ``results.md``, ``label_efficiency.png`` and each backbone's figures
 (``tsne_``, ``neighbours_``, ``gradcam_<entry>.png``) to its folder, and keeps each entry's
-evaluation in ``evaluations/`` keyed by its checkpoint, so a second run with the checkpoints
-in place takes seconds. Delete a file there to evaluate that model again.
+evaluation in ``evaluations/`` keyed by its checkpoint and the evaluation code, so a second
+run with the checkpoints in place takes seconds. Delete a file there to evaluate that model
+again.
 
 Example::
 

@@ -6,13 +6,14 @@ A *unit* is a pretraining run and the evaluations of the entries it serves (``sr
 ``imagenet``). :func:`run_unit` trains (or reuses) the unit's model, then evaluates each of
 its entries with :func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws its figures
 (:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
-``<out>/evaluations/<entry>.json``, keyed by the checkpoint it judged, so that a later run
-reads it back (:func:`is_ready`).
+``<out>/evaluations/<entry>.json``, keyed by the checkpoint it judged and by the code that
+judged it, so that a later run reads it back (:func:`is_ready`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 import warnings
@@ -205,11 +206,27 @@ def _jobs(entry: str, settings: Settings) -> list[Job]:
                       finetune_at=() if entry in NOT_FINETUNED else (low,))
 
 
+EVALUATION_CODE = ("evaluate/*.py", "models/*.py", "transforms.py", "viz/summary.py",
+                   "viz/cam.py", "viz/embed.py", "viz/neighbours.py")  # what an evaluation runs
+
+
+def code_fingerprint(patterns: Sequence[str] = EVALUATION_CODE,
+                     package: Path | None = None) -> str:
+    """A hash of the source files that compute an evaluation (globs under ``package``, by
+    default fgssl's own folder): when they change, saved evaluations are computed again."""
+    package = package or Path(fgssl.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in patterns for p in package.glob(pattern)}):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _cache_key(entry: str, settings: Settings) -> dict[str, Any]:
-    """What an evaluation depends on: the kit's version, profile, data, jobs and model."""
-    return {"fgssl": fgssl.__version__, "profile": settings.profile.name,
-            "data": settings.data, "root": str(settings.root),
-            "jobs": [list(job) for job in _jobs(entry, settings)],
+    """What an evaluation depends on: the kit's version and evaluation code, profile, data,
+    jobs and model."""
+    return {"fgssl": fgssl.__version__, "code": code_fingerprint(),
+            "profile": settings.profile.name, "data": settings.data,
+            "root": str(settings.root), "jobs": [list(job) for job in _jobs(entry, settings)],
             "model": _fingerprint(_checkpoint(entry, settings))}
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from fgssl.evaluate import entries
@@ -16,3 +18,17 @@ def test_entries_are_checked_and_put_in_the_studys_order():
         entries.check_entries(["simclr", "moco"])
     assert entries.check_entries(["random", "simclr"]) == ["simclr", "random"]
     assert entries.check_entries(None) == list(entries.ENTRIES)
+
+
+def test_saved_evaluations_are_keyed_by_the_code_that_computed_them(tmp_path):
+    package = Path(entries.__file__).parents[1]
+    for pattern in entries.EVALUATION_CODE:  # every pattern names real files
+        assert list(package.glob(pattern)), pattern
+    (tmp_path / "viz").mkdir()
+    (tmp_path / "viz" / "cam.py").write_text("threshold = 1\n")
+    (tmp_path / "cli.py").write_text("print('hello')\n")
+    before = entries.code_fingerprint(("viz/cam.py",), tmp_path)
+    (tmp_path / "cli.py").write_text("print('bye')\n")  # not evaluation code
+    assert entries.code_fingerprint(("viz/cam.py",), tmp_path) == before
+    (tmp_path / "viz" / "cam.py").write_text("threshold = 2\n")
+    assert entries.code_fingerprint(("viz/cam.py",), tmp_path) != before
