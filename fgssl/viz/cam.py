@@ -81,17 +81,20 @@ def cam_layer(backbone: nn.Module, image_size: int) -> nn.Module:
 
 
 def grad_cam(backbone: nn.Module, head: nn.Module, images: torch.Tensor,
-             classes: torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
+             classes: torch.Tensor, layer: nn.Module | None = None,
+             preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Grad-CAM maps of ``classes`` (B,) for uint8 ``images`` (B, 3, H, W): (B, H, W) in
     [0, 1], each scaled by its own peak. ``head`` maps the backbone's features (B, D) to
-    class scores (B, C); ``layer`` defaults to :func:`cam_layer`. The backbone runs frozen
+    class scores (B, C); ``layer`` defaults to :func:`cam_layer`; ``preprocess`` turns the
+    images into what the network saw in training (default: the kit's
+    :func:`~fgssl.transforms.normalise`, as every probed backbone). The backbone runs frozen
     (eval mode) and comes back as it was."""
     layer = layer or cam_layer(backbone, images.shape[-1])
     captured: list[torch.Tensor] = []
     hook = layer.register_forward_hook(lambda m, _, out: captured.append(out))
     try:
         with frozen(backbone), torch.enable_grad():
-            inputs = normalise()(images).requires_grad_(True)  # so activations carry grads
+            inputs = (preprocess or normalise())(images).requires_grad_(True)  # grads flow
             scores = head(backbone(inputs)).gather(1, classes.long()[:, None])  # (B, 1)
             activation = captured[-1]  # (B, K, h, w)
             gradient, = torch.autograd.grad(scores.sum(), activation)

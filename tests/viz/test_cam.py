@@ -136,3 +136,14 @@ def test_the_pointing_game_counts_a_hit_near_any_visible_point():
     visible = torch.tensor([[True, True], [True, False], [False, False]])
     scores = pointing_game(maps, points, tolerance=0.0, visible=visible)
     assert scores == {"hit_rate": 0.5, "chance": 0.015, "n": 2}  # the third has no point
+
+
+def test_grad_cam_explains_what_the_network_saw_through_the_given_preprocessing():
+    backbone, head = red_detector()
+    images = torch.stack([grey_with_red_square(2, 3)])
+    as_trained = grad_cam(backbone, head, images, torch.tensor([1]),
+                          preprocess=lambda x: x.float() / 255)  # a network fed [0, 1] pixels
+    assert as_trained[0, 3, 4] == as_trained.amax() == 1.0  # still the red square
+    blank = grad_cam(backbone, head, images, torch.tensor([1]),
+                     preprocess=lambda x: torch.zeros(x.shape))
+    assert torch.equal(blank, torch.zeros(1, 16, 16))  # nothing seen, nothing explained
