@@ -167,6 +167,8 @@ class SRGAN(Method):
                 torch.optim.Adam(self.discriminator.parameters(), lr=lr)]
 
     def standardise(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] (or uint8, scaled to it first) as the networks see them."""
+        images = images.float() / 255 if images.dtype == torch.uint8 else images
         return (images - self.mean) / self.std
 
     def to_unit(self, images: torch.Tensor) -> torch.Tensor:

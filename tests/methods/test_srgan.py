@@ -43,6 +43,14 @@ def test_antialiasing_removes_what_the_low_resolution_cannot_hold():
     assert bicubic_upscale(degrade(stripes, 4), 4).shape == (1, 3, 32, 32)
 
 
+def test_uint8_images_are_standardised_as_their_0_1_floats():
+    method = _small()
+    images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    assert torch.allclose(method.standardise(images), method.standardise(images.float() / 255))
+    assert torch.allclose(method.to_unit(method.standardise(images)), images.float() / 255,
+                          atol=1e-6)
+
+
 def test_adversarial_losses_match_their_formulas():
     real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([-3.0, 0.2, 1.0])
     sigmoid = torch.sigmoid
