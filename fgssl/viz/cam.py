@@ -132,16 +132,11 @@ def pointing_game(maps: torch.Tensor | np.ndarray, points: torch.Tensor | np.nda
     points = points[:, None] if points.ndim == 2 else points  # (B, K, 2)
     shown = torch.ones(points.shape[:2], dtype=torch.bool) if visible is None else \
         torch.as_tensor(visible).bool()
-    _, height, width = maps.shape
-    ys, xs = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5,
-                            indexing="ij")  # pixel centres
+    xs, ys = _pixel_centres(maps)
     distance2 = (xs - points[..., 0, None, None]) ** 2 + (ys - points[..., 1, None, None]) ** 2
     near = ((distance2 <= tolerance ** 2) & shown[..., None, None]).any(1)  # (B, H, W)
     counted = shown.any(1)
-    hits = near.flatten(1).gather(1, maps.flatten(1).argmax(1)[:, None])[:, 0][counted]
-    return {"hit_rate": float(hits.double().mean()) if len(hits) else 0.0,
-            "chance": float(near[counted].double().mean()) if len(hits) else 0.0,
-            "n": int(counted.sum())}
+    return _peaks_in_reach(maps[counted], near[counted])
 
 
 def pointing_game_boxes(maps: torch.Tensor | np.ndarray, boxes: torch.Tensor | np.ndarray
@@ -150,11 +145,23 @@ def pointing_game_boxes(maps: torch.Tensor | np.ndarray, boxes: torch.Tensor | n
     ``x0, y0, x1, y1`` (pixels; (B, 4)) — is the network looking at the object at all?
     ``chance`` is the mean share of pixel centres inside the boxes."""
     maps, boxes = torch.as_tensor(maps), torch.as_tensor(boxes, dtype=torch.float32)
-    batch, height, width = maps.shape
-    ys, xs = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5,
-                            indexing="ij")  # pixel centres
+    xs, ys = _pixel_centres(maps)
     x0, y0, x1, y1 = (boxes[:, i, None, None] for i in range(4))
-    inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)  # (B, H, W)
-    hits = inside.flatten(1).gather(1, maps.flatten(1).argmax(1)[:, None])[:, 0]
-    return {"hit_rate": float(hits.double().mean()), "chance": float(inside.double().mean()),
-            "n": batch}
+    return _peaks_in_reach(maps, (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1))
+
+
+def _pixel_centres(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` of every pixel centre of (B, H, W) maps: two (H, W) grids."""
+    ys, xs = torch.meshgrid(torch.arange(maps.shape[1]) + 0.5,
+                            torch.arange(maps.shape[2]) + 0.5, indexing="ij")
+    return xs, ys
+
+
+def _peaks_in_reach(maps: torch.Tensor, reach: torch.Tensor) -> dict[str, float]:
+    """The pointing game's scores of (B, H, W) maps against (B, H, W) masks of where a peak
+    counts as a hit."""
+    if len(maps) == 0:
+        return {"hit_rate": 0.0, "chance": 0.0, "n": 0}
+    hits = reach.flatten(1).gather(1, maps.flatten(1).argmax(1)[:, None])[:, 0]
+    return {"hit_rate": float(hits.double().mean()), "chance": float(reach.double().mean()),
+            "n": len(maps)}

@@ -27,7 +27,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sklearn.decomposition import PCA
@@ -37,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fgssl.utils import atomic_save_array
 from fgssl.viz.images import as_hwc_uint8
+from fgssl.viz.neighbours import ranked_neighbours
 
 METHODS = ("tsne", "umap")
 PCA_DIMENSIONS = 50  # both methods start from the first 50 principal components (common practice)
@@ -79,12 +79,15 @@ def leave_one_out_knn(points: np.ndarray, labels: np.ndarray, k: int = 10,
     """Top-1 of a k-nearest-neighbour vote (Euclidean, or cosine) where each point is
     classified by the others."""
     labels = np.asarray(labels)
-    x = torch.as_tensor(np.asarray(points, dtype=np.float32))
-    x = F.normalize(x, dim=1) if cosine else x  # unit vectors: Euclidean ranks as cosine
-    distances = torch.cdist(x, x)
-    distances.fill_diagonal_(float("inf"))
-    k = min(k, len(x) - 1)
-    neighbours = labels[distances.topk(k, largest=False).indices.numpy()]  # (N, k)
+    k = min(k, len(labels) - 1)
+    if cosine:  # the retrieval ranking of fgssl.viz.neighbours
+        index = ranked_neighbours(points, k)[0]
+    else:
+        x = torch.as_tensor(np.asarray(points, dtype=np.float32))
+        distances = torch.cdist(x, x)
+        distances.fill_diagonal_(float("inf"))
+        index = distances.topk(k, largest=False).indices
+    neighbours = labels[index.numpy()]  # (N, k)
     votes = np.zeros((len(labels), int(labels.max()) + 1))
     np.add.at(votes, (np.repeat(np.arange(len(labels)), k), neighbours.ravel()), 1.0)
     return float((votes.argmax(1) == labels).mean())
