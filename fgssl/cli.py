@@ -6,12 +6,14 @@
     fgssl data prepare NAME [--root R] [--profile P] [--json]
     fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
                    [--resume] [--variant V] [--permutations K] [--grid N] [--scale S]
-                   [--content C] [--labels F] [--seed S] [--lr LR]
+                   [--content C] [--labels F] [--seed S] [--lr LR] [--batch N] [--sync-bn]
     fgssl evaluate CKPT --data NAME [--root R] [--profile P]
                    [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
                    [--json]
     fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR] [--methods M ...]
                [--seeds N] [--workers N]
+    fgssl bench [--profile P] [--backbone B] [--size S] [--batch N] [--workers W]
+                [--steps N] [--path cpu-loader|gpu] [--compile] [--json]
 
 Every error is one line on stderr that says what to do, with exit status 2 for a wrong
 command line and 1 for anything else; ``--json`` prints one JSON object on stdout's last line.
@@ -26,7 +28,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from fgssl.config import PROFILE_NAMES
+from fgssl.bench import PATHS, bench
+from fgssl.config import PROFILE_NAMES, torchrun_launch
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
@@ -36,13 +39,15 @@ from fgssl.evaluate.entries import ENTRIES
 from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
 from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
 from fgssl.methods.srgan_losses import CONTENT_LOSSES
+from fgssl.models.backbones import BACKBONES
 from fgssl.models.srgan_nets import SCALES
 from fgssl.transforms import VARIANTS
 
 METHOD_OPTIONS = {"simclr": ("variant",), "jigsaw": ("permutations", "grid"),
                   "srgan": ("scale", "content")}  # options only one method takes
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
-               UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError)
+               UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError,
+               MemoryError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "so that an epoch has as many steps as at 100%%)")
     pretrain_parser.add_argument("--seed", type=int, default=0)
     pretrain_parser.add_argument("--lr", type=float, help="learning rate for a batch of 256")
+    pretrain_parser.add_argument("--batch", type=_positive,
+                          help="images per step, over all processes (default: the profile's)")
+    pretrain_parser.add_argument("--sync-bn", action="store_true",
+                          help="under torchrun: batch-norm statistics over every process's "
+                               "share of the batch")
     _add_common(pretrain_parser, json_flag=False)
 
     evaluate_parser = commands.add_parser(
@@ -152,6 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
                       help="models trained side by side, in processes sharing the CPU "
                            "(default: 2 on a CPU with 2+ cores, 1 with a GPU)")
     _add_common(demo, json_flag=False)
+
+    bench_parser = commands.add_parser(
+        "bench", help="SimCLR images/s: data pipeline, model step and end to end, for the "
+                      "DataLoader path and the GPU path")
+    bench_parser.add_argument("--backbone", choices=BACKBONES,
+                              help="default: the profile's")
+    bench_parser.add_argument("--size", type=_positive,
+                              help="image size (default: the profile's)")
+    bench_parser.add_argument("--batch", type=_positive, help="default: the profile's")
+    bench_parser.add_argument("--workers", type=int,
+                              help="DataLoader workers of the cpu-loader path (default: the "
+                                   "profile's)")
+    bench_parser.add_argument("--steps", type=_positive, default=20,
+                              help="timed steps per measurement (default 20, after 3 warm-up)")
+    bench_parser.add_argument("--path", choices=PATHS, help="one path only (default: both)")
+    bench_parser.add_argument("--compile", action="store_true", help="torch.compile the backbone")
+    bench_parser.add_argument("--profile", choices=PROFILE_NAMES,
+                              help="ci, cpu or gpu (default: $FGSSL_PROFILE, else by hardware)")
+    bench_parser.add_argument("--json", action="store_true", help="print one JSON object last")
     return parser
 
 
@@ -195,7 +224,10 @@ def _pretrain(args: argparse.Namespace) -> None:
         raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
                          "or choose another --out")
     _, history = pretrain(args.method, prof, args.data, args.root, args.labels, args.seed,
-                          args.epochs, out, resume=args.resume, lr=args.lr, **options)
+                          args.epochs, out, resume=args.resume, lr=args.lr,
+                          batch_size=args.batch, sync_batchnorm=args.sync_bn, **options)
+    if (torchrun_launch() or (0,))[0] != 0:
+        return  # under torchrun, rank 0 reports
     last = history[-1]
     quality = f", SR PSNR on val {last['val_psnr']:.2f} dB (bicubic " \
         f"{last['val_psnr_bicubic']:.2f})" if "val_psnr" in last else ""
@@ -224,13 +256,34 @@ def _demo(args: argparse.Namespace) -> None:
              workers=args.workers)
 
 
+def _bench(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be 0 or more, got {args.workers}")
+    result = bench(args.profile, (args.path,) if args.path else PATHS,
+                   backbone=args.backbone, size=args.size, batch=args.batch,
+                   workers=args.workers, steps=args.steps, compile=args.compile)
+    print(f"SimCLR step of {result['backbone']} at {result['size']} px, batch "
+          f"{result['batch']}, on {result['device_name']} ({result['threads']} threads); "
+          f"DataLoader workers: {result['workers']}")
+    print(f"{'path':<11}{'data':>11}{'model':>11}{'end to end':>12}{'ratio':>7}"
+          f"{'peak memory':>13}   (images/s)")
+    for row in result["paths"].values():
+        print(f"{row['path']:<11}{row['data_ips']:>11,.0f}{row['model_ips']:>11,.0f}"
+              f"{row['end_to_end_ips']:>12,.0f}{row['ratio']:>7.2f}"
+              f"{row['peak_mem_bytes'] / 2**30:>10.2f} GiB")
+    if "speedup" in result:
+        print(f"end to end, the GPU path is {result['speedup']:.2f}x the DataLoader path")
+    if args.json:
+        print(json.dumps(result))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     warnings.formatwarning = lambda message, *_, **__: f"fgssl: warning: {message}\n"
     try:
-        {"data": _data, "pretrain": _pretrain, "evaluate": _evaluate, "demo": _demo}[
-            args.command](args)
+        {"data": _data, "pretrain": _pretrain, "evaluate": _evaluate, "demo": _demo,
+         "bench": _bench}[args.command](args)
     except USER_ERRORS as error:
         print(f"fgssl: error: {error}", file=sys.stderr)
         return 1

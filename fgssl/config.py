@@ -12,6 +12,7 @@ Environment variables (read here and nowhere else):
 - ``FGSSL_DATA``      dataset root (default ``data/`` of the checkout, see :func:`project_root`).
 - ``FGSSL_RUNS``      checkpoints and results (default ``runs/`` of the checkout).
 - ``FGSSL_SOLUTIONS`` ``1`` makes unsolved exercise cells fall back to the reference solutions.
+- ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``: set by ``torchrun`` for each process it starts.
 
 Example::
 
@@ -147,3 +148,11 @@ def runs_root() -> Path:
 def solutions_enabled() -> bool:
     """True when ``FGSSL_SOLUTIONS=1``: unsolved exercises use the reference solutions."""
     return os.environ.get("FGSSL_SOLUTIONS", "0") == "1"
+
+
+def torchrun_launch() -> tuple[int, int, int] | None:
+    """``(rank, local_rank, world_size)`` when this process was started by ``torchrun``."""
+    if "WORLD_SIZE" not in os.environ or "RANK" not in os.environ:
+        return None
+    return (int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")),
+            int(os.environ["WORLD_SIZE"]))

@@ -8,7 +8,7 @@ import torch
 from fgssl.data.cache import CachedImages
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
-from fgssl.train import KNNMonitor, fit, warmup_cosine
+from fgssl.train import KNNMonitor, fit
 from fgssl.utils import load_checkpoint
 
 
@@ -89,10 +89,7 @@ def test_resume_refuses_a_different_method(tmp_path):
         _fit(other, tmp_path)
 
 
-def test_schedule_warms_up_then_decays_and_is_stepped():
-    factor = warmup_cosine(total_steps=100, warmup_steps=10)
-    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
-    assert factor(55) == pytest.approx(0.5) and factor(99) < 0.01
+def test_the_schedule_is_stepped():
     history = _fit(_simclr(), epochs=3)
     lrs = [record["lr"] for record in history]
     assert lrs[0] > lrs[1] > lrs[2] >= 0  # the scheduler really moved
@@ -181,3 +178,20 @@ def test_the_trace_averages_the_steps_between_its_points(tmp_path):
     _fit(coarse, epochs=2, trace_points=1)
     assert [point["step"] for point in coarse.trace] == [3, 6]
     assert coarse.trace[0]["loss"] == pytest.approx(history[0]["loss"], rel=1e-5)
+
+
+def test_both_data_paths_train_the_same_run():
+    on_device = _losses(_fit(_seeded_simclr(0), data_path="gpu"))
+    through_loader = _losses(_fit(_seeded_simclr(0), data_path="cpu-loader"))
+    assert on_device == through_loader
+
+
+class _OutOfMemory(SimCLR):
+    def training_step(self, inputs, labels):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_out_of_memory_suggests_a_smaller_batch():
+    method = _OutOfMemory(image_size=16, hidden_dim=32, projection_dim=8)
+    with pytest.raises(MemoryError, match=r"batches of 16 images .*try --batch 8"):
+        _fit(method)

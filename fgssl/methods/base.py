@@ -27,6 +27,8 @@ import torch
 from torch import nn
 
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+Log = torch.Tensor | float  # a logged number; a tensor (detached) until fit() reads it
+Step = tuple[int, torch.Tensor, dict[str, Log]]  # (optimizer index, loss, logs)
 
 
 class Method(nn.Module):
@@ -47,11 +49,14 @@ class Method(nn.Module):
         raise NotImplementedError
 
     def training_step(self, inputs: Inputs, labels: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
         raise NotImplementedError
 
-    def training_steps(self, inputs: Inputs, labels: torch.Tensor
-                       ) -> Iterator[tuple[int, torch.Tensor, dict[str, float]]]:
+    def forward(self, inputs: Inputs, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, Log]]:
+        """The training step, as ``DistributedDataParallel`` calls it (under torchrun)."""
+        return self.training_step(inputs, labels)
+
+    def training_steps(self, inputs: Inputs, labels: torch.Tensor) -> Iterator[Step]:
         """One iteration as ``(optimizer index, loss, logs)`` steps; by default the single
         :meth:`training_step`, for optimizer 0."""
         loss, logs = self.training_step(inputs, labels)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl.config import runs_root
-from fgssl.methods.base import Method
+from fgssl.methods.base import Log, Method
 from fgssl.models.backbones import build_backbone
 
 SELECTIONS = ("max_min_hamming", "random")
@@ -263,11 +263,11 @@ class Jigsaw(Method):
         return self.head(self.backbone(flat).view(len(puzzles), -1))  # (B, T·D) -> (B, K)
 
     def training_step(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
         puzzles, permutation_labels = inputs
         logits = self.logits(puzzles)
         loss = F.cross_entropy(logits, permutation_labels)
-        accuracy = (logits.argmax(1) == permutation_labels).float().mean().item()
+        accuracy = (logits.argmax(1) == permutation_labels).float().mean()
         return loss, {"pretext_accuracy": accuracy}
 
     @torch.no_grad()

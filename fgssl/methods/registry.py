@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from fgssl.config import Profile, runs_root
+from fgssl.config import Profile, runs_root, torchrun_launch
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
@@ -123,12 +123,16 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
              labels: float = 1.0, seed: int = 0, epochs: int | None = None,
              out: str | os.PathLike[str] | None = None, resume: bool = True,
              lr: float | None = None, progress: bool | ProgressHook = True,
+             batch_size: int | None = None, sync_batchnorm: bool = False,
              **options: Any) -> tuple[Method, list[dict[str, Any]]]:
     """Build method ``name`` (seeded) and train it, monitoring a kNN classifier and the
     pretext task on val after every epoch (every few for long runs: about
-    ``MONITORED_EPOCHS`` of them, and the last)."""
+    ``MONITORED_EPOCHS`` of them, and the last). Under torchrun, SimCLR gathers its negatives
+    from every process unless ``gather_negatives`` says otherwise."""
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
+    if name == "simclr" and torchrun_launch() is not None:
+        options.setdefault("gather_negatives", True)
     torch.manual_seed(seed)
     method = build_method(name, prof, num_classes=int(train.labels.max()) + 1, **options)
     size = method.data_size or prof.image_size  # SRGAN: its high-resolution crops
@@ -138,7 +142,7 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
                   resume=resume, epochs=epochs, lr=lr, seed=seed,
                   monitors=[KNNMonitor(train, val), PretextMonitor(pretext_val)],
                   monitor_every=max(1, (epochs or prof.epochs_for(name)) // MONITORED_EPOCHS),
-                  progress=progress)
+                  progress=progress, batch_size=batch_size, sync_batchnorm=sync_batchnorm)
     return method, history
 
 

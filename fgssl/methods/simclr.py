@@ -27,7 +27,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from fgssl.gpu_augment import BatchSimCLRViews
-from fgssl.methods.base import Method, per_sample
+from fgssl.methods.base import Log, Method, per_sample
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import ProjectionHead
 from fgssl.transforms import SimCLRViews
@@ -35,12 +35,28 @@ from fgssl.transforms import SimCLRViews
 AUGMENT_MODES = ("batch", "image")
 
 
+class _GatherWithGrad(torch.autograd.Function):
+    """``all_gather`` of every rank's (n, D) rows whose backward returns to each rank the
+    gradient of *its* rows summed over all ranks' losses (each rank's loss uses every rank's
+    rows as negatives)."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        gathered = [torch.empty_like(z) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, z.contiguous())
+        return tuple(gathered)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> torch.Tensor:
+        summed = torch.stack(grads)  # (world, n, D): this rank's loss w.r.t. every rank's rows
+        dist.all_reduce(summed)
+        return summed[dist.get_rank()]
+
+
 def _gather_with_grad(z: torch.Tensor) -> tuple[torch.Tensor, int]:
     """All ranks' (n, D) rows concatenated, with gradients flowing back to each rank; and the
     offset of this rank's rows in the result."""
-    from torch.distributed.nn.functional import all_gather
-
-    gathered = torch.cat(all_gather(z), dim=0)
+    gathered = torch.cat(_GatherWithGrad.apply(z), dim=0)
     return gathered, dist.get_rank() * z.shape[0]
 
 
@@ -114,7 +130,7 @@ class SimCLR(Method):
         return per_sample(self.augment, images)
 
     def training_step(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
         view1, view2 = inputs
         z = self.head(self.backbone(torch.cat([view1, view2])))  # one pass: BN sees both views
         z1, z2 = z.chunk(2)
@@ -122,4 +138,4 @@ class SimCLR(Method):
         with torch.no_grad():  # how often the positive is the nearest neighbour
             similarity = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T
             accuracy = (similarity.argmax(1) == torch.arange(len(z1), device=z.device))
-        return loss, {"pair_accuracy": accuracy.float().mean().item()}
+        return loss, {"pair_accuracy": accuracy.float().mean()}

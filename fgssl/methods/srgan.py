@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl.evaluate.image_quality import psnr, ssim
-from fgssl.methods.base import Method
+from fgssl.methods.base import Log, Method, Step
 from fgssl.methods.srgan_losses import (
     ADVERSARIAL_LOSSES,
     CONTENT_LOSSES,
@@ -188,7 +188,7 @@ class SRGAN(Method):
         return self.progress >= self.pixel_fraction
 
     def training_steps(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
-                       ) -> Iterator[tuple[int, torch.Tensor, dict[str, float]]]:
+                       ) -> Iterator[Step]:
         """Adversarial phase: a discriminator step (optimizer 1) on real HR and detached SR
         images, then a generator step (optimizer 0) against the updated discriminator.
         Warm-up: the generator step on the pixel loss only."""
@@ -199,11 +199,11 @@ class SRGAN(Method):
             real_logits = self.discriminator(high)
             fake_logits = self.discriminator(generated.detach())
             d_loss = discriminator_loss(real_logits, fake_logits, self.adversarial)
-            yield 1, d_loss, {"d_loss": d_loss.item(),
-                              "d_real": torch.sigmoid(real_logits).mean().item(),
-                              "d_fake": torch.sigmoid(fake_logits).mean().item()}
+            yield 1, d_loss, {"d_loss": d_loss.detach(),
+                              "d_real": torch.sigmoid(real_logits.detach()).mean(),
+                              "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
         pixel = pixel_loss(generated, high, self.pixel)
-        logs = {"pixel_loss": pixel.item()}
+        logs: dict[str, Log] = {"pixel_loss": pixel.detach()}
         g_loss = pixel
         if adversarial:
             self.discriminator.requires_grad_(False)  # G's step: no gradients for D
@@ -214,7 +214,7 @@ class SRGAN(Method):
         yield 0, g_loss, logs
 
     def _generator_game(self, generated: torch.Tensor, high: torch.Tensor,
-                        logs: dict[str, float]) -> torch.Tensor:
+                        logs: dict[str, Log]) -> torch.Tensor:
         """The generator's adversarial and content terms, weighted (logged into ``logs``)."""
         fake_maps = self.discriminator.stages(generated)
         fake_logits = self.discriminator.classifier(fake_maps[-1]).squeeze(1)
@@ -224,7 +224,7 @@ class SRGAN(Method):
                 real_maps = self.discriminator.stages(high)
                 real_logits = self.discriminator.classifier(real_maps[-1]).squeeze(1)
         adversarial = generator_adversarial_loss(fake_logits, real_logits, self.adversarial)
-        logs["g_adversarial"] = adversarial.item()
+        logs["g_adversarial"] = adversarial.detach()
         terms = self.adversarial_weight * adversarial
         if self.content == "none":
             return terms
@@ -232,7 +232,7 @@ class SRGAN(Method):
             content = self.content_network.to(generated.device)(generated, high)
         else:
             content = feature_matching(fake_maps, real_maps)
-        logs["content_loss"] = content.item()
+        logs["content_loss"] = content.detach()
         return terms + self.content_weight * content
 
     @torch.no_grad()

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl.gpu_augment import RandomResizedCrop
-from fgssl.methods.base import Method
+from fgssl.methods.base import Log, Method
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier
 from fgssl.transforms import MEAN, STD
@@ -47,11 +47,11 @@ class Supervised(Method):
         return self.augment(images.float() / 255)  # (B, 3, H, W) uint8 -> float
 
     def training_step(self, inputs: torch.Tensor, labels: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
         if (labels < 0).any():
             raise ValueError("supervised training needs labels: use a labelled split, "
                              "not the unlabelled pool")
         logits = self.classifier(self.backbone(inputs))
         loss = F.cross_entropy(logits, labels)
-        accuracy = (logits.argmax(1) == labels).float().mean().item()
+        accuracy = (logits.argmax(1) == labels).float().mean()
         return loss, {"train_accuracy": accuracy}

@@ -1,0 +1,34 @@
+import pytest
+import torch
+
+from fgssl.methods.supervised import Supervised
+from fgssl.optimisation import optimisation, precision, warmup_cosine
+
+
+def test_schedule_warms_up_then_decays():
+    factor = warmup_cosine(total_steps=100, warmup_steps=10)
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(0.5) and factor(99) < 0.01
+
+
+def test_no_scaler_without_fp16():
+    _, scaler = precision(torch.device("cpu"), amp=True)
+    assert not scaler.is_enabled()
+    autocast, _ = precision(torch.device("cpu"), amp=False)
+    assert not isinstance(autocast, torch.autocast)
+
+
+def test_a_step_updates_the_weights_and_the_schedule_and_returns_a_detached_loss():
+    torch.manual_seed(0)
+    method = Supervised(4, image_size=16)
+    opt = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
+    before = [p.detach().clone() for p in method.parameters()]
+    first_lr = opt.lr
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    loss, logs = opt.step(method.training_steps(method.views(images), torch.arange(8) % 4))
+    assert not loss.requires_grad and list(logs[0]) == ["train_accuracy"]
+    assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters(), strict=True))
+    assert opt.lr > first_lr  # warming up
+    restored = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
+    restored.load_state_dict(opt.state_dict())
+    assert restored.lr == opt.lr
