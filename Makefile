@@ -9,7 +9,7 @@ demo: $(INSTALLED)
 	$(VENV)/bin/fgssl demo
 
 test: $(INSTALLED)
-	FGSSL_PROFILE=ci $(PYTHON) -m pytest --nbval-lax --nbval-current-env tests notebooks
+	FGSSL_PROFILE=ci FGSSL_SOLUTIONS=1 $(PYTHON) -m pytest --nbval-lax --nbval-current-env tests notebooks
 	$(VENV)/bin/ruff check .
 
 install: $(INSTALLED)

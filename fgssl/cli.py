@@ -7,6 +7,7 @@
     fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
                    [--resume] [--variant V] [--permutations K] [--grid N] [--scale S]
                    [--content C] [--labels F] [--seed S] [--lr LR] [--batch N] [--sync-bn]
+                   [--compile]
     fgssl evaluate CKPT --data NAME [--root R] [--profile P]
                    [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
                    [--json]
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain_parser.add_argument("--lr", type=float, help="learning rate for a batch of 256")
     pretrain_parser.add_argument("--batch", type=_positive,
                           help="images per step, over all processes (default: the profile's)")
+    pretrain_parser.add_argument("--compile", action="store_true",
+                          help="torch.compile the backbone (the first epoch pays for it)")
     pretrain_parser.add_argument("--sync-bn", action="store_true",
                           help="under torchrun: batch-norm statistics over every process's "
                                "share of the batch")
@@ -225,7 +228,8 @@ def _pretrain(args: argparse.Namespace) -> None:
                          "or choose another --out")
     _, history = pretrain(args.method, prof, args.data, args.root, args.labels, args.seed,
                           args.epochs, out, resume=args.resume, lr=args.lr,
-                          batch_size=args.batch, sync_batchnorm=args.sync_bn, **options)
+                          batch_size=args.batch, sync_batchnorm=args.sync_bn,
+                          compile=args.compile, **options)
     if (torchrun_launch() or (0,))[0] != 0:
         return  # under torchrun, rank 0 reports
     last = history[-1]

@@ -44,7 +44,9 @@ def precision(device: torch.device, amp: bool) -> tuple[Any, torch.amp.GradScale
             torch.amp.GradScaler("cpu", enabled=False)
     if not amp or device.type != "cuda":
         return nullcontext(), torch.amp.GradScaler("cpu", enabled=False)
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # a T4 "supports" bf16 only by emulation, far slower than its fp16 tensor cores
+    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    dtype = torch.bfloat16 if native_bf16 else torch.float16
     return (torch.autocast("cuda", dtype=dtype),
             torch.amp.GradScaler("cuda", enabled=dtype == torch.float16))
 

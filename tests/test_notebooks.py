@@ -2,10 +2,13 @@
 
 import ast
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from fgssl.exercises.make_student import BEGIN
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -44,8 +47,23 @@ def test_badge_install_cell_and_no_library_code(path):
     for source in code:
         python = "\n".join(line for line in source.splitlines()
                            if not line.lstrip().startswith(("%", "!")))
+        # an exercise cell defines the function the student writes (and nothing else)
+        allowed = ast.FunctionDef if BEGIN in source else ()
         for node in ast.walk(ast.parse(python)):
-            assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda), (
+            assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda) \
+                or isinstance(node, allowed), (
                 f"{path.name} defines {getattr(node, 'name', 'a lambda')}: "
                 "reusable code belongs in fgssl/"
             )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_exercise_is_checked_in_the_cell_that_defines_it(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and BEGIN in cell.source:
+            defined = [node.name for node in ast.parse(cell.source).body
+                       if isinstance(node, ast.FunctionDef)]
+            for name in defined:
+                assert re.search(rf"\bcheck_\w+\((?:\d+, )?{name}\)", cell.source), (
+                    f"{path.name}: exercise {name} is never checked")

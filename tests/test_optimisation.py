@@ -18,6 +18,17 @@ def test_no_scaler_without_fp16():
     assert not isinstance(autocast, torch.autocast)
 
 
+@pytest.mark.filterwarnings("ignore:.*CUDA is not available")
+@pytest.mark.parametrize(("native", "dtype"), [(True, torch.bfloat16), (False, torch.float16)])
+def test_gpus_get_bf16_only_where_it_is_native(monkeypatch, native, dtype):
+    def supported(including_emulation: bool = True) -> bool:  # a T4 emulates bf16
+        return native or including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", supported)
+    autocast, _ = precision(torch.device("cuda"), amp=True)
+    assert autocast.fast_dtype == dtype
+
+
 def test_a_step_updates_the_weights_and_the_schedule_and_returns_a_detached_loss():
     torch.manual_seed(0)
     method = Supervised(4, image_size=16)

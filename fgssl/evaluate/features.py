@@ -32,13 +32,22 @@ def assert_frozen(backbone: nn.Module) -> None:
         raise AssertionError(f"backbone parameters still require gradients: {trainable[:3]}")
 
 
+def freeze(backbone: nn.Module) -> nn.Module:
+    """Freeze ``backbone`` in place for a linear probe, and return it: every module in eval
+    mode (BatchNorm uses its stored statistics and stops updating them; dropout is off) and
+    no parameter requiring a gradient. (``module.requires_grad = False`` would only set an
+    attribute: the study's bug 4.)"""
+    backbone.eval()
+    backbone.requires_grad_(False)
+    return backbone
+
+
 @contextlib.contextmanager
 def frozen(backbone: nn.Module) -> Iterator[nn.Module]:
     """Eval mode and no gradients inside the block; the previous state is restored after."""
     was_training = backbone.training
     requires_grad = {name: p.requires_grad for name, p in backbone.named_parameters()}
-    backbone.eval()
-    backbone.requires_grad_(False)
+    freeze(backbone)
     try:
         assert_frozen(backbone)
         yield backbone

@@ -60,18 +60,28 @@ def max_min_hamming(count: int, tiles: int, rng: np.random.Generator) -> np.ndar
     if count > len(candidates):
         raise ValueError(f"{tiles} tiles have only {len(candidates)} permutations to choose "
                          f"from, fewer than {count}: ask for fewer permutations")
-    chosen = [int(rng.integers(len(candidates)))]
-    nearest = hamming(candidates, candidates[chosen[0]])  # (N,) distance to the chosen set
-    total = nearest.astype(np.int64)                      # (N,) summed distance to it
+    first = int(rng.integers(len(candidates)))
+    return candidates[select_max_min(candidates, count, first, rng)].astype(np.int64)
+
+
+def select_max_min(candidates: np.ndarray, count: int, first: int = 0,
+                   rng: np.random.Generator | None = None) -> np.ndarray:
+    """Indices (count,) of a greedy max-min Hamming selection from ``candidates`` (N, T),
+    starting at row ``first``: each next row is one whose smallest distance to the rows
+    chosen so far is largest (ties: the largest summed distance, then a draw from ``rng``, or
+    the lowest index without one)."""
+    chosen = [first]
+    nearest = hamming(candidates, candidates[first])  # (N,) distance to the chosen set
+    total = nearest.astype(np.int64)                   # (N,) summed distance to it
     for _ in range(count - 1):
         best = np.flatnonzero(nearest == nearest.max())
         best = best[total[best] == total[best].max()]
-        pick = int(rng.choice(best))
+        pick = int(rng.choice(best)) if rng is not None else int(best[0])
         chosen.append(pick)
         distance = hamming(candidates, candidates[pick])
         np.minimum(nearest, distance, out=nearest)
         total += distance
-    return candidates[chosen].astype(np.int64)
+    return np.array(chosen)
 
 
 def random_permutations(count: int, tiles: int, rng: np.random.Generator) -> np.ndarray:

@@ -124,7 +124,7 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
              out: str | os.PathLike[str] | None = None, resume: bool = True,
              lr: float | None = None, progress: bool | ProgressHook = True,
              batch_size: int | None = None, sync_batchnorm: bool = False,
-             **options: Any) -> tuple[Method, list[dict[str, Any]]]:
+             compile: bool = False, **options: Any) -> tuple[Method, list[dict[str, Any]]]:
     """Build method ``name`` (seeded) and train it, monitoring a kNN classifier and the
     pretext task on val after every epoch (every few for long runs: about
     ``MONITORED_EPOCHS`` of them, and the last). Under torchrun, SimCLR gathers its negatives
@@ -142,7 +142,8 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
                   resume=resume, epochs=epochs, lr=lr, seed=seed,
                   monitors=[KNNMonitor(train, val), PretextMonitor(pretext_val)],
                   monitor_every=max(1, (epochs or prof.epochs_for(name)) // MONITORED_EPOCHS),
-                  progress=progress, batch_size=batch_size, sync_batchnorm=sync_batchnorm)
+                  progress=progress, batch_size=batch_size, sync_batchnorm=sync_batchnorm,
+                  compile=compile)
     return method, history
 
 

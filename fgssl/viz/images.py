@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from fgssl.data.synthbirds import KEYPOINT_NAMES, NUM_CLASSES, SynthBirds, describe
+from fgssl.gpu_augment import BatchSimCLRViews
 from fgssl.transforms import MEAN, STD, SimCLRViews
 
 _KEYPOINT_COLOURS = plt.get_cmap("tab10")
@@ -143,6 +144,20 @@ def views_grid(image: torch.Tensor, variant: str = "standard", jitter: float = 0
     figure.suptitle(f"{variant}, jitter {jitter:g}, crops from {crop_min:.0%} of the area",
                     fontsize=9)
     return figure
+
+
+def batch_views_grid(images: torch.Tensor, variant: str = "standard", seed: int = 0
+                     ) -> Figure:
+    """Each image of a (B, 3, H, W) uint8 batch (on any device) above its two SimCLR views,
+    all made by one call of :class:`~fgssl.gpu_augment.BatchSimCLRViews` on that device:
+    every image still gets its own crop, flip and colours."""
+    torch.manual_seed(seed)
+    views = BatchSimCLRViews(int(images.shape[-1]), variant).to(images.device)(images)
+    shown = [_for_display(image) for image in images.cpu()]
+    shown += [_for_display(view) for batch in views for view in batch.float().cpu()]
+    count = len(images)
+    titles = [f"image {k + 1}" for k in range(count)] + ["view 1"] * count + ["view 2"] * count
+    return show_images(torch.stack(shown), titles, ncols=count)
 
 
 def _for_display(view: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import numpy as np
 import torch
 
-from fgssl.viz.images import as_hwc_uint8, show_images, synthbirds_siblings
+from fgssl.viz.images import as_hwc_uint8, batch_views_grid, show_images, synthbirds_siblings
 
 
 def test_as_hwc_uint8_accepts_chw_tensors_and_floats():
@@ -81,3 +81,13 @@ def test_heatmaps_draw_the_map_over_each_image():
                    keypoints=np.ones((2, 3, 2)))
     assert [len(ax.images) for ax in fig.axes] == [2, 2]
     assert len(fig.axes[0].lines) == 1
+
+
+def test_batch_views_grid_shows_each_image_above_its_own_two_views():
+    images = torch.randint(0, 256, (3, 3, 16, 16), dtype=torch.uint8)
+    fig = batch_views_grid(images, seed=1)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["image 1", "image 2", "image 3"] + ["view 1"] * 3 + ["view 2"] * 3
+    drawn = [ax.images[0].get_array() for ax in fig.axes]
+    assert np.array_equal(drawn[0], as_hwc_uint8(images)[0])
+    assert not np.array_equal(drawn[3], drawn[6])  # the two views of image 1 differ

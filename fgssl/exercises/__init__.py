@@ -1,0 +1,81 @@
+"""Exercises: self-checks for the notebooks' exercise cells, and the student notebooks.
+
+In a notebook::
+
+    from fgssl.exercises import check_nt_xent, show_solution
+
+    def my_nt_xent(z1, z2, temperature):
+        ...                                   # your code
+    my_nt_xent = check_nt_xent(my_nt_xent)    # ✓ or ✗ with a hint; what to use from here on
+
+``python -m fgssl.exercises.make_student`` writes ``notebooks/student/`` from the solution
+notebooks (:mod:`fgssl.exercises.make_student`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fgssl.exercises.bugs import BUGS, check_bug, show_bug
+from fgssl.exercises.checks import EXERCISES, check, passed, show_solution
+
+Function = Callable[..., Any]
+
+
+def check_nt_xent(yours: Function) -> Function:
+    """``yours(z1, z2, temperature)``: SimCLR's NT-Xent loss of two (N, D) batches (04)."""
+    return check("nt_xent", yours)
+
+
+def check_max_min_hamming(yours: Function) -> Function:
+    """``yours(candidates, count, first)``: indices (count,) of a greedy max-min Hamming
+    selection of rows of ``candidates`` (M, T), starting at row ``first`` (02)."""
+    return check("max_min_hamming", yours)
+
+
+def check_degrade(yours: Function) -> Function:
+    """``yours(images, scale)``: bicubic, antialiased down-scaling of (B, 3, H, W) images in
+    [0, 1] by ``scale``, clamped to [0, 1] (03)."""
+    return check("degrade", yours)
+
+
+def check_psnr(yours: Function) -> Function:
+    """``yours(prediction, target)``: PSNR in dB per image (B,) on the luminance channel of
+    (B, 3, H, W) images in [0, 1] (03)."""
+    return check("psnr", yours)
+
+
+def check_freeze(yours: Function) -> Function:
+    """``yours(backbone)``: the backbone frozen in place for a linear probe, returned (06)."""
+    return check("freeze", yours)
+
+
+def check_knn(yours: Function) -> Function:
+    """``yours(bank_features, bank_labels, query_features, k)``: weighted-kNN predictions
+    (Q,) with cosine similarity and weights exp(similarity / 0.07) (06)."""
+    return check("knn", yours)
+
+
+def check_pointing_score(yours: Function) -> Function:
+    """``yours(maps, points, tolerance)``: the share of (B, H, W) maps whose peak pixel's
+    centre lies within ``tolerance`` pixels of its point (B, 2) as x, y (07)."""
+    return check("pointing_score", yours)
+
+
+__all__ = [
+    "BUGS",
+    "EXERCISES",
+    "check",
+    "check_bug",
+    "check_degrade",
+    "check_freeze",
+    "check_knn",
+    "check_max_min_hamming",
+    "check_nt_xent",
+    "check_pointing_score",
+    "check_psnr",
+    "passed",
+    "show_bug",
+    "show_solution",
+]
