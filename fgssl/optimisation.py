@@ -70,15 +70,19 @@ class Optimisation:
 
     def step(self, steps: Iterator[Step]) -> tuple[torch.Tensor, list[dict[str, Log]]]:
         """Take an iteration's ``(optimizer index, loss, logs)`` steps one at a time (a later
-        one sees the weights the earlier ones updated); return the last loss (detached) and
-        every step's logs. Nothing here waits for the device."""
-        logs = []
+        one sees the weights the earlier ones updated), then advance the schedule of each
+        optimizer used — once per iteration, so that a method taking several steps with one
+        optimizer (PMG) follows the same schedule over the run; return the last loss
+        (detached) and every step's logs. Nothing here waits for the device."""
+        logs, stepped = [], []
         for index, loss, step_logs in _under_autocast(steps, self.autocast):
             self.optimizers[index].zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizers[index])
-            self.schedulers[index].step()  # a schedule advances with its optimizer's steps
             logs.append(step_logs)
+            stepped.append(index)
+        for index in dict.fromkeys(stepped):  # once per iteration, however many steps it took
+            self.schedulers[index].step()
         self.scaler.update()
         return loss.detach(), logs
 

@@ -106,6 +106,16 @@ def test_pretrain_then_evaluate_with_json(tmp_path, capsys):
     assert "add --resume" in capsys.readouterr().err
 
 
+def test_pretrain_pmg_on_a_label_budget_then_probe_its_backbone(tmp_path, capsys):
+    out = tmp_path / "pmg"
+    assert main(["pretrain", "pmg", "--data", "synthbirds", "--labels", "0.5", "--batch", "32",
+                 "--out", str(out)]) == 0
+    assert "pmg: 1 epochs" in capsys.readouterr().out
+    assert main(["evaluate", str(out), "--data", "synthbirds", "--json"]) == 0
+    result = _json_last_line(capsys)
+    assert result["method"] == "pmg" and 0 <= result["top1"] <= 1
+
+
 @pytest.mark.parametrize("argv, message", [
     (["pretrain", "byol", "--data", "synthbirds"], "invalid choice: 'byol'"),
     (["pretrain", "simclr"], "the following arguments are required: --data"),

@@ -67,3 +67,15 @@ def test_each_exercise_is_checked_in_the_cell_that_defines_it(path):
             for name in defined:
                 assert re.search(rf"\bcheck_\w+\((?:\d+, )?{name}\)", cell.source), (
                     f"{path.name}: exercise {name} is never checked")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_that_train_ask_colab_for_a_gpu_and_offer_drive(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    if "load_or_train(" not in code and "bench(" not in code:
+        return
+    assert notebook.metadata.get("accelerator") == "GPU", f"{path.name}: request a GPU"
+    assert "KEEP_RUNS_IN_DRIVE = False" in code and "keep_runs_in_drive()" in code, (
+        f"{path.name}: offer to keep runs/ in Google Drive")
+    assert "device_hint(" in code or "No GPU here" in code, f"{path.name}: say what the device is"

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from fgssl.methods.pmg import PMG
 from fgssl.methods.supervised import Supervised
 from fgssl.optimisation import optimisation, precision, warmup_cosine
 
@@ -43,3 +44,13 @@ def test_a_step_updates_the_weights_and_the_schedule_and_returns_a_detached_loss
     restored = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
     restored.load_state_dict(opt.state_dict())
     assert restored.lr == opt.lr
+
+
+def test_several_steps_with_one_optimizer_advance_its_schedule_once():
+    torch.manual_seed(0)
+    method = PMG(3)
+    opt = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
+    images, labels = torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 0])
+    _, logs = opt.step(method.training_steps(images, labels))
+    assert len(logs) == 4  # four optimizer steps ...
+    assert opt.schedulers[0].last_epoch == 1  # ... one step of the schedule

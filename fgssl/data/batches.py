@@ -78,12 +78,14 @@ class DeviceBatches:
 
     ``len(batches)`` is the number of full batches per epoch and rank (the last partial batch
     is dropped, as in training). ``on_device`` says whether the split is held in the
-    device's memory (a GPU with room for it) or gathered from host memory batch by batch (a
-    CPU, whose "device memory" the cache already is, or a GPU without room).
+    device's memory (by default: a GPU with room for it; ``hold`` decides otherwise) or
+    gathered from host memory batch by batch (a CPU, whose "device memory" the cache already
+    is, or a GPU without room).
     """
 
     def __init__(self, data: Dataset, batch_size: int, device: torch.device,
-                 rank: int = 0, world: int = 1, device_fraction: float = 0.25) -> None:
+                 rank: int = 0, world: int = 1, device_fraction: float = 0.25,
+                 hold: bool | None = None) -> None:
         if batch_size < 1 or not 0 <= rank < world:
             raise ValueError(f"need batch_size >= 1 and 0 <= rank < world, got {batch_size}, "
                              f"rank {rank} of {world}")
@@ -94,7 +96,8 @@ class DeviceBatches:
             raise ValueError(f"no training data: {self.size} images do not make one batch "
                              f"of {batch_size} on each of {world} processes")
         self.labels = torch.as_tensor(np.asarray(host_labels), dtype=torch.long)
-        self.on_device = device.type == "cuda" and self.host_images.nbytes <= \
+        self.on_device = hold if hold is not None else device.type == "cuda" and \
+            self.host_images.nbytes <= \
             device_fraction * torch.cuda.get_device_properties(device).total_memory
         self.images: torch.Tensor | None = None
         if self.on_device:  # (N, 3, S, S) uint8, copied once
@@ -113,11 +116,11 @@ class DeviceBatches:
         torch.empty((), dtype=torch.int64).random_(generator=generator)
         order = torch.randperm(self.size, generator=generator)
         mine = order[self.rank::self.world][:len(self) * self.batch_size]
+        if self.images is not None:  # the epoch's order copied once, not batch by batch
+            for batch in mine.to(self.device).split(self.batch_size):
+                yield self.images[batch], self.labels[batch]
+            return
         for batch in mine.split(self.batch_size):
-            if self.images is not None:
-                on_device = batch.to(self.device)
-                yield self.images[on_device], self.labels[on_device]
-                continue
             images, labels = _to_tensor(self.host_images[batch.numpy()]), self.labels[batch]
             if self.device.type == "cuda":  # pinned, so the copy overlaps the computation
                 images, labels = images.pin_memory(), labels.pin_memory()

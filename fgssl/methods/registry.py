@@ -26,6 +26,7 @@ from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.methods.base import Method
 from fgssl.methods.jigsaw import Jigsaw
+from fgssl.methods.pmg import PMG
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.srgan import SRGAN
 from fgssl.methods.supervised import Supervised
@@ -34,7 +35,7 @@ from fgssl.train import CHECKPOINT, KNNMonitor, PretextMonitor, ProgressHook, fi
 from fgssl.utils import load_checkpoint
 
 METHODS: dict[str, type[Method]] = {"simclr": SimCLR, "jigsaw": Jigsaw, "srgan": SRGAN,
-                                     "supervised": Supervised}
+                                     "supervised": Supervised, "pmg": PMG}
 SSL_METHODS = ("simclr", "jigsaw", "srgan")
 MONITORED_EPOCHS = 12  # pretrain() runs its monitors on about this many epochs, and the last
 
@@ -51,10 +52,10 @@ def build_method(name: str, prof: Profile, num_classes: int | None = None,
     common = {"backbone_name": prof.backbone, "image_size": prof.image_size}
     if name == "srgan":  # its own networks: the discriminator's or generator's features
         return SRGAN(image_size=prof.image_size, **options)
-    if name == "supervised":
+    if name in ("supervised", "pmg"):
         if num_classes is None:
-            raise ValueError("the supervised method needs the number of classes")
-        return Supervised(num_classes, **common)
+            raise ValueError(f"the {name} method needs the number of classes")
+        return METHODS[name](num_classes, **common, **options)
     return METHODS[name](**common, **options)
 
 

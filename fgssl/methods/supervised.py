@@ -20,6 +20,15 @@ from fgssl.models.heads import LinearClassifier
 from fgssl.transforms import MEAN, STD
 
 
+def labelled_augmentation(image_size: int) -> nn.Sequential:
+    """The light augmentation of training with labels, per image for the whole batch at once:
+    a random resized crop of 60-100% of the area, a horizontal flip, the kit's normalisation.
+    Floats in [0, 1] (B, 3, H, W) -> (B, 3, image_size, image_size)."""
+    return nn.Sequential(RandomResizedCrop(image_size, scale=(0.6, 1.0)),
+                         K.RandomHorizontalFlip(),
+                         K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
+
+
 class Supervised(Method):
     """Cross-entropy on ``classifier(backbone(augment(image)))``; a new ``backbone_name``
     backbone unless a ``backbone`` module is given (fine-tuning passes a pretrained one)."""
@@ -34,11 +43,7 @@ class Supervised(Method):
         self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
                           "image_size": image_size}
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)
-        self.augment = nn.Sequential(  # per image, for the whole batch at once
-            RandomResizedCrop(image_size, scale=(0.6, 1.0)),
-            K.RandomHorizontalFlip(),
-            K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
-        )
+        self.augment = labelled_augmentation(image_size)
 
     def config(self) -> dict[str, Any]:
         return dict(self.arguments)

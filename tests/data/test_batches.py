@@ -12,14 +12,16 @@ def _cache(n: int = 23) -> CachedImages:
     return CachedImages(images.astype(np.uint8), np.arange(n) % 5)
 
 
+@pytest.mark.parametrize("hold", [False, True])  # gathered from host memory, or held
 @pytest.mark.parametrize("subset", [False, True])
-def test_same_batches_as_the_shuffling_data_loader(subset):
+def test_same_batches_as_the_shuffling_data_loader(subset, hold):
     data = _cache()
     if subset:  # a label budget, repeated, as supervised training uses
         data = Subset(data, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9])
     loader = DataLoader(data, batch_size=4, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(7))
-    batches = DeviceBatches(data, 4, torch.device("cpu"))
+    batches = DeviceBatches(data, 4, torch.device("cpu"), hold=hold)
+    assert batches.on_device == hold
     expected = list(loader)
     got = list(batches.epoch(7))
     assert len(got) == len(expected) == len(batches)

@@ -1,0 +1,35 @@
+"""Colab conveniences: keep checkpoints and results in Google Drive.
+
+A Colab runtime's disk disappears when the runtime is recycled, and ``runs/`` with it. Every
+notebook has an opt-in line (``KEEP_RUNS_IN_DRIVE = True``) that calls
+:func:`keep_runs_in_drive`: Drive is mounted (Colab asks for permission once) and
+``FGSSL_RUNS`` points into it, so every later checkpoint, evaluation and figure goes there,
+and a run cut off by a recycled runtime resumes from Drive.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def on_colab() -> bool:
+    """Whether this Python runs in a Google Colab runtime."""
+    return "google.colab" in sys.modules
+
+
+def keep_runs_in_drive(folder: str = "fgssl_runs", mount_point: str = "/content/drive") -> Path:
+    """Mount Google Drive and send fgssl's runs to ``MyDrive/<folder>``; return that folder.
+    Outside Colab this is an error that says what to do instead."""
+    if not on_colab():
+        raise RuntimeError("keep_runs_in_drive works on Colab only: elsewhere set FGSSL_RUNS "
+                           "to any folder you like")
+    from google.colab import drive
+
+    drive.mount(mount_point)
+    runs = Path(mount_point) / "MyDrive" / folder
+    runs.mkdir(parents=True, exist_ok=True)
+    os.environ["FGSSL_RUNS"] = str(runs)  # fgssl.config.runs_root() reads it at every call
+    print(f"checkpoints and results go to {runs} (Google Drive)")
+    return runs
