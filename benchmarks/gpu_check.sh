@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every GPU measurement of fgssl in one call (about 6 minutes on one H100/H200):
+# Every GPU measurement of fgssl in one call (its run time on a GPU is not measured yet: give it
+# the device tool's 10-minute limit):
 #   1. fgssl bench for ResNet-18 and ResNet-50 at 224 px, both data paths, 2 DataLoader
 #      workers, the whole process pinned to 2 CPU cores (a Colab machine's 2 vCPUs); ResNet-18
 #      at the gpu profile's batch, so its peak memory is the gpu profile's;
