@@ -35,11 +35,6 @@ class Launch:
     world: int
     device: torch.device
 
-    @property
-    def main(self) -> bool:
-        """Rank 0: the process that logs, evaluates and writes."""
-        return self.rank == 0
-
 
 def start(device: str | None = None) -> Launch | None:
     """Join torchrun's process group (once per process); ``None`` when not under torchrun.

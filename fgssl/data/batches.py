@@ -7,11 +7,11 @@ The GPU data path: a split's uint8 cache held in device memory and batched there
 
 A DataLoader collates every batch on the CPU, image by image, and copies it over; on a
 2-vCPU Colab machine that alone can keep a GPU waiting. :class:`DeviceBatches` moves the whole
-uint8 split once — 150 KB per 224-px image, 3 KB at 32 px — to the device (or, when it would
-take more than ``device_fraction`` of the device's memory, to pinned host memory, from which
-each batch is gathered and copied without blocking), and a batch is then one indexing
-operation. Augmentation happens after, on the same device, for the whole batch
-(:mod:`fgssl.gpu_augment`).
+uint8 split once — 150 KB per 224-px image, 3 KB at 32 px — to the device, and a batch is then
+one indexing operation (when the split would take more than ``device_fraction`` of the
+device's memory, or the device is a CPU, each batch is instead gathered from the host copy,
+on a GPU into pinned memory, and copied without blocking). Augmentation happens after, on
+the same device, for the whole batch (:mod:`fgssl.gpu_augment`).
 
 The batches are the DataLoader's: the epoch's order is drawn from the seeded generator as a
 ``DataLoader(shuffle=True, generator=...)`` draws it (a test checks they agree), so switching
@@ -63,11 +63,7 @@ class _IndexedArray:
 
     def __init__(self, array: np.ndarray, indices: np.ndarray) -> None:
         self.array, self.indices = array, indices
-        self.shape = (len(indices), *array.shape[1:])
-        self.nbytes = int(np.prod(self.shape)) * array.itemsize
-
-    def __len__(self) -> int:
-        return len(self.indices)
+        self.nbytes = len(indices) * int(np.prod(array.shape[1:])) * array.itemsize
 
     def __getitem__(self, rows: np.ndarray) -> np.ndarray:
         return self.array[self.indices[rows]]
