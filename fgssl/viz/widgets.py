@@ -1,10 +1,12 @@
 """Interactive explorers: thin ipywidgets wrappers over the pure plotting functions.
 
 Only APIs common to ipywidgets 7.7 (Colab) and 8.x are used (``Dropdown``, ``IntSlider``,
-``FloatSlider``, ``Button``, ``Output``, ``HBox``/``VBox``, ``observe`` and ``on_click``),
-controls redraw on release (``continuous_update=False``), and each wrapper draws its default
-view once when it is built, so a notebook run without a browser (CI) still shows something.
+``FloatSlider``, ``Checkbox``, ``Button``, ``Output``, ``HBox``/``VBox``, ``observe`` and
+``on_click``), controls redraw on release (``continuous_update=False``), and each wrapper
+draws its default view once when it is built, so a notebook run without a browser (CI) still
+shows something.
 
+- :func:`sibling_explorer`: two sibling species at the resolution you choose (notebook 00).
 - :func:`jigsaw_game`: solve a puzzle yourself (notebook 02).
 - :func:`neighbour_browser`: a query and its neighbours under each method.
 - :func:`embedding_explorer`: pick a species; see where it lies in each map, and its images.
@@ -23,11 +25,12 @@ import torch
 from IPython.display import display
 from torch import nn
 
+from fgssl.data.synthbirds import NUM_CLASSES, SPECIES_NAMES, differing_part
 from fgssl.methods.jigsaw import TILE_FRACTION
 from fgssl.transforms import VARIANTS
 from fgssl.viz.cam import feature_map_layers, grad_cam
 from fgssl.viz.embed import highlight_class
-from fgssl.viz.images import heatmaps, views_grid
+from fgssl.viz.images import heatmaps, synthbirds_siblings, views_grid
 from fgssl.viz.neighbours import neighbours_by_method
 from fgssl.viz.puzzles import Puzzle, attempt, new_puzzle
 
@@ -92,6 +95,21 @@ def _explorer(controls: Sequence[widgets.Widget], draw: Callable[[], plt.Figure]
             control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox(list(controls)), output])
+
+
+def sibling_explorer(size: int = 32) -> widgets.VBox:
+    """Pick a pair of SynthBirds sibling species, the resolution and whether to mark the parts:
+    two birds of each (:func:`~fgssl.viz.images.synthbirds_siblings`). Where does the one
+    part that tells them apart stop being visible?"""
+    pair = widgets.Dropdown(options=[(f"{SPECIES_NAMES[2 * p]} / {SPECIES_NAMES[2 * p + 1]}"
+                                      f" (differ in {differing_part(2 * p).replace('_', ' ')})",
+                                      p) for p in range(NUM_CLASSES // 2)],
+                            value=0, description="siblings")
+    pixels = widgets.IntSlider(value=size, min=16, max=128, step=16, description="pixels",
+                               continuous_update=False)
+    parts = widgets.Checkbox(value=False, description="mark the parts")
+    return _explorer([pair, pixels, parts], lambda: synthbirds_siblings(
+        pixels.value, pairs=[pair.value], annotate=parts.value))
 
 
 def neighbour_browser(images: torch.Tensor, features: dict[str, np.ndarray],

@@ -98,3 +98,17 @@ def test_the_gradcam_explorer_offers_each_networks_layers(drawn):
     assert titles(drawn[-1]) == ["0: other, 1"]  # its own layers, the last one
     index.value = 5
     assert titles(drawn[-1]) == ["1: other, 1"]
+
+
+def test_the_sibling_explorer_draws_the_chosen_pair_at_the_chosen_size(drawn):
+    pair, pixels, parts = controls(widgets.sibling_explorer(size=32))
+    assert titles(drawn[0]) == ["01a", "01a", "01b", "01b"]
+    assert drawn[0].axes[0].images[0].get_array().shape[:2] == (32, 32)
+    pair.value = 2
+    assert titles(drawn[1]) == ["03a", "03a", "03b", "03b"]
+    assert "differ in" in pair.label
+    pixels.value = 64
+    assert drawn[2].axes[0].images[0].get_array().shape[:2] == (64, 64)
+    parts.value = True
+    assert len(drawn[3].axes[0].patches) > len(drawn[2].axes[0].patches)  # the box is drawn
+    assert pixels.continuous_update is False
