@@ -36,7 +36,7 @@ from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
 from fgssl.demo import run_demo
-from fgssl.evaluate.entries import ENTRIES
+from fgssl.evaluate.entries import ENTRIES, OPT_IN
 from fgssl.evaluate.protocol import PROTOCOLS, evaluate_backbone
 from fgssl.methods.registry import backbone_for, default_out, method_names, pretrain
 from fgssl.methods.srgan_losses import CONTENT_LOSSES
@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path,
                       help="results folder (default: runs/<profile>/<data>/demo)")
     demo.add_argument("--methods", nargs="+", metavar="M",
-                      help=f"a subset of: {', '.join(ENTRIES)} (default: all)")
+                      help=f"a subset of: {', '.join(ENTRIES)} (default: all but "
+                           f"{' and '.join(OPT_IN)}, PMG's slow end-to-end baselines)")
     demo.add_argument("--seeds", type=_positive, default=2,
                       help="evaluation seeds: label subsets and probe initialisations "
                            "(default 2)")

@@ -6,9 +6,12 @@ through its discriminator, ``srgan-d``, and its generator, ``srgan-g``) — and 
 the baselines: a random-init backbone, the same network trained with all labels
 (``supervised``) and from scratch on each low-label budget (``scratch``), an
 ImageNet-pretrained backbone when its weights are cached locally, and the majority-class
-floor. Every backbone is evaluated by :func:`~fgssl.evaluate.protocol.evaluate_jobs` (choices
-on val, test read once): linear probe and kNN at every label budget, fine-tuning at the
-low-label point, over evaluation seeds.
+floor. On request (``methods`` naming ``pmg`` or ``pmg-imagenet``) it adds the study's
+supervised fine-grained baseline, PMG, trained end to end from scratch (and from ImageNet
+weights when cached) at all labels and the low-label point, with ``scratch`` at both too.
+Every backbone is evaluated by :func:`~fgssl.evaluate.protocol.evaluate_jobs` (choices on val,
+test read once): linear probe and kNN at every label budget, fine-tuning at the low-label
+point, over evaluation seeds.
 
 The work comes in *units* (:mod:`fgssl.evaluate.entries`) — a pretraining run and the
 evaluations of the entries it serves, or an evaluation alone — and on a CPU with two or more
@@ -46,7 +49,9 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.evaluate.entries import (
     DESCRIPTIONS,
+    IMAGENET,
     NOT_FINETUNED,
+    OPT_IN,
     PRETRAINING_SEED,
     Settings,
     Unit,
@@ -80,12 +85,12 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         raise ValueError(f"--workers must be at least 1, got {workers}")
     out = Path(out) if out is not None else runs_root() / prof.name / data / "demo"
     skipped = {}
-    if "imagenet" in entries:
+    for entry in (e for e in entries if e in IMAGENET):
         try:
             imagenet_backbone(prof.backbone, prof.image_size)
         except NoImageNetWeights as reason:
-            skipped["imagenet"] = str(reason)
-            log(f"fgssl demo: skipping the ImageNet baseline: {reason}")
+            skipped[entry] = str(reason)
+            log(f"fgssl demo: skipping {entry}, which needs ImageNet weights: {reason}")
     entries = [entry for entry in entries if entry not in skipped]
     if not entries:
         raise ValueError(f"nothing left to evaluate: {'; '.join(skipped.values())}; "
@@ -98,14 +103,18 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     train_labels = np.asarray(splits["train"].labels)
     fractions = label_fractions(train_labels, prof)
     units = units_for(entries)
-    settings = Settings(prof, data, root, fractions, seeds, out)
+    pmg = any(entry in OPT_IN for entry in entries)  # then scratch is compared at 100% too
+    settings = Settings(prof, data, root, fractions, seeds, out,
+                        end_to_end_at=(1.0, fractions[-1]) if pmg else (fractions[-1],))
     ready = {unit for unit in units if is_ready(unit, settings)}  # read back, in this process
     workers = max(1, min(workers, len(units) - len(ready)))
     log(f"  {info['num_classes']} classes, splits {info['splits']}; label budgets "
         f"{', '.join(f'{f:.0%}' for f in fractions)} (the low-label point: at most "
         f"{round(fractions[-1] * np.bincount(train_labels).max())} images per class)\n"
         f"  each model: linear probe and kNN on frozen features at every budget, fine-tuning "
-        f"at the low-label point, {seeds} evaluation seed(s); "
+        f"at the low-label point" + (", trained end to end at 100% and the low-label point"
+                                     " (scratch, PMG)" if pmg else "")
+        + f", {seeds} evaluation seed(s); "
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else
            f"{workers} side by side (--workers 1 for one at a time)"))

@@ -7,6 +7,7 @@ import pytest
 from fgssl import demo
 from fgssl.config import runs_root
 from fgssl.evaluate import entries
+from fgssl.models.backbones import build_backbone
 from fgssl.viz import summary
 
 SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
@@ -119,6 +120,31 @@ def test_methods_filtering_trains_only_what_is_asked(tmp_path):
     assert {r["method"] for r in results["rows"]} == {"jigsaw", "random", "majority class"}
     trained = [p.name for p in (runs_root() / "ci" / "synthbirds").iterdir()]
     assert trained == ["jigsaw-seed0"]
+
+
+def test_pmg_is_opt_in_and_trained_end_to_end_beside_scratch_at_both_budgets(tmp_path,
+                                                                             monkeypatch):
+    results = demo.run_demo(out=tmp_path / "demo", methods=["pmg", "pmg-imagenet", "scratch"],
+                            seeds=1, progress=False, log=lambda _: None, workers=1)
+    low = results["low_label_fraction"]
+    assert {(r["method"], r["protocol"], r["labels"]) for r in results["rows"]} == {
+        *((m, "finetune", f) for m in ("scratch", "pmg") for f in (1.0, low)),
+        *(("majority class", "floor", f) for f in (1.0, low))}
+    assert "small_cnn" in results["skipped"]["pmg-imagenet"]  # no ImageNet weights for it
+    assert results["figures"] == {} and results["models"] == {}  # a model per budget and seed
+    table = (tmp_path / "demo" / "results.md").read_text()
+    assert "| end to end, 100% labels | end to end, 50% labels |" in table
+    assert "| pmg |" in table and "pmg-imagenet skipped" in table
+
+    def pretend_imagenet(name, image_size):  # what cached ImageNet weights would give
+        return build_backbone(name, image_size)
+    monkeypatch.setattr(demo, "imagenet_backbone", pretend_imagenet)
+    monkeypatch.setattr(entries, "imagenet_backbone", pretend_imagenet)
+    results = demo.run_demo(out=tmp_path / "demo", methods=["pmg-imagenet"], seeds=1,
+                            progress=False, log=lambda _: None, workers=1)
+    assert {(r["method"], r["labels"]) for r in results["rows"] if r["method"] != "majority class"
+            } == {("pmg-imagenet", 1.0), ("pmg-imagenet", low)}
+    assert results["models"]["pmg-imagenet"]["source"] == "ImageNet weights"
 
 
 def test_unknown_methods_and_seeds_are_clear_errors():

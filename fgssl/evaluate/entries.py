@@ -2,10 +2,11 @@
 units of work that ``fgssl demo`` hands to its workers.
 
 A *unit* is a pretraining run and the evaluations of the entries it serves (``srgan-d`` and
-``srgan-g`` share one SRGAN), or an evaluation alone (``random``, ``scratch``,
-``imagenet``). :func:`run_unit` trains (or reuses) the unit's model, then evaluates each of
-its entries with :func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws its figures
-(:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
+``srgan-g`` share one SRGAN), or an evaluation alone (``random``, ``scratch``, ``imagenet``,
+and the opt-in PMG baselines ``pmg`` and ``pmg-imagenet``, trained end to end on each label
+budget like ``scratch``). :func:`run_unit` trains (or reuses) the unit's model, then
+evaluates each of its entries with :func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws
+its figures (:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
 ``<out>/evaluations/<entry>.json``, keyed by the checkpoint it judged and by the code that
 judged it, so that a later run reads it back (:func:`is_ready`).
 """
@@ -26,6 +27,7 @@ from torch import nn
 
 import fgssl
 from fgssl.config import Profile
+from fgssl.evaluate.finetune import FINETUNE, FROM_SCRATCH, PMG_FROM_SCRATCH, PMG_PRETRAINED
 from fgssl.evaluate.protocol import Job, evaluate_jobs
 from fgssl.evaluate.study import study_jobs
 from fgssl.methods.registry import backbone_for, default_out, finished_run, load_or_train
@@ -39,7 +41,12 @@ PRETRAINED = {  # entry -> (method, options) trained once (srgan-d and srgan-g s
     "simclr": ("simclr", {}), f"simclr-{BEST_VARIANT}": ("simclr", {"variant": BEST_VARIANT}),
     "jigsaw": ("jigsaw", {}), "srgan-d": ("srgan", {}), "srgan-g": ("srgan", {}),
     "supervised": ("supervised", {})}
-ENTRIES = (*PRETRAINED, "random", "scratch", "imagenet")  # the table's order
+ENTRIES = (*PRETRAINED, "random", "scratch", "pmg", "pmg-imagenet", "imagenet")  # table order
+OPT_IN = ("pmg", "pmg-imagenet")  # run only when asked for (--methods): PMG is slow on a CPU
+IMAGENET = ("imagenet", "pmg-imagenet")  # need torchvision's cached ImageNet weights
+END_TO_END = {  # entry -> how it trains on each label budget; it has no frozen backbone
+    "scratch": FROM_SCRATCH, "pmg": PMG_FROM_SCRATCH, "pmg-imagenet": PMG_PRETRAINED}
+FROM_RANDOM_INIT = ("scratch", "pmg")  # a random init per evaluation seed
 NOT_FINETUNED = {  # entry -> why it gets no fine-tuning row
     "srgan-g": "its trunk keeps full resolution: fine-tuning it costs about 7x a small CNN's",
     "random": "the scratch row is a random init trained on the budget",
@@ -50,13 +57,17 @@ DESCRIPTIONS = {
     "srgan-g": "SRGAN's generator", "random": "random-init backbone (no training)",
     "supervised": "supervised on all training labels (its backbone probed at 100% only)",
     "scratch": "supervised from scratch on the same label budget, end to end",
+    "pmg": "PMG (progressive multi-granularity jigsaw patches, Du et al. 2020) from scratch "
+           "on the same label budget, end to end",
+    "pmg-imagenet": "PMG from ImageNet weights on the label budget, end to end (the study's "
+                    "baseline, at this profile's resolution)",
     "imagenet": "ImageNet-pretrained weights (torchvision)",
     "majority class": "always the most frequent class of the labelled budget"}
 PRETRAINING_SEED = 0
 
 
-LONGEST_FIRST = ("srgan-d", "srgan-g", f"simclr-{BEST_VARIANT}", "simclr", "jigsaw",
-                 "supervised", "scratch", "imagenet", "random")  # measured, cpu profile
+LONGEST_FIRST = ("pmg", "pmg-imagenet", "srgan-d", "srgan-g", f"simclr-{BEST_VARIANT}", "simclr",
+                 "jigsaw", "supervised", "scratch", "imagenet", "random")  # measured, cpu
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class Unit:
         """What it is about to do, in words."""
         if self.training is None:
             return "evaluating" + (" (trained on each budget)"
-                                   if self.entries == ("scratch",) else "")
+                                   if self.entries[0] in END_TO_END else "")
         name, options = PRETRAINED[self.entries[0]]
         finished = finished_run(name, prof, data, seed=PRETRAINING_SEED, **options)
         how = f"reusing {finished}" if finished else \
@@ -92,6 +103,7 @@ class Settings:
     fractions: tuple[float, ...]
     seeds: int
     out: Path
+    end_to_end_at: tuple[float, ...]  # budgets of the end-to-end entries (scratch, pmg)
 
 
 @dataclass
@@ -104,9 +116,10 @@ class UnitResult:
 
 
 def check_entries(methods: Sequence[str] | None) -> list[str]:
-    """The study's entries to run, in their canonical order; unknown names are an error."""
+    """The study's entries to run, in their canonical order (by default all but the opt-in
+    ones); unknown names are an error."""
     if not methods:
-        return list(ENTRIES)
+        return [entry for entry in ENTRIES if entry not in OPT_IN]
     unknown = sorted(set(methods) - set(ENTRIES))
     if unknown:
         raise ValueError(f"unknown --methods {', '.join(unknown)}: choose from "
@@ -148,10 +161,10 @@ def _backbones(unit: Unit, settings: Settings, report: Report
     if entries == ("random",):
         backbone = backbone_for("random", prof, PRETRAINING_SEED)[1]
         return {"random": backbone}, {"random": _origin("random init")}
-    if entries == ("imagenet",):
+    if entries[0] in IMAGENET:
         backbone = imagenet_backbone(prof.backbone, prof.image_size)
-        return {"imagenet": backbone}, {"imagenet": _origin("ImageNet weights")}
-    if unit.training is None:  # scratch: its networks are made per evaluation seed
+        return {entries[0]: backbone}, {entries[0]: _origin("ImageNet weights")}
+    if unit.training is None:  # scratch, pmg: their networks are made per evaluation seed
         return {}, {}
     name, options = PRETRAINED[entries[0]]
     finished = finished_run(name, prof, settings.data, seed=PRETRAINING_SEED, **options)
@@ -198,8 +211,8 @@ def _checkpoint(entry: str, settings: Settings) -> str | None:
 def _jobs(entry: str, settings: Settings) -> list[Job]:
     """What an entry is evaluated with: every budget, fine-tuning at the low-label one."""
     seeds, low = settings.seeds, settings.fractions[-1]
-    if entry == "scratch":  # a random init per seed, trained on its label budget
-        return study_jobs((), seeds, finetune_at=(low,))
+    if entry in END_TO_END:  # trained on its label budget
+        return study_jobs((), seeds, finetune_at=settings.end_to_end_at)
     if entry == "supervised":  # it has seen all labels: probed with all of them
         return study_jobs((1.0,), seeds)
     return study_jobs(settings.fractions, seeds,
@@ -241,7 +254,7 @@ def _complete(entry: str, saved: dict[str, Any] | None, settings: Settings) -> b
     """Whether a saved evaluation has its results and, for a backbone, its figures."""
     if saved is None or "results" not in saved:
         return False
-    return entry == "scratch" or ("figures" in saved and all(
+    return entry in END_TO_END or ("figures" in saved and all(
         (settings.out / name).is_file() for name in saved["figures"]["files"]))
 
 
@@ -256,17 +269,17 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
     prof, begun = settings.profile, time.perf_counter()
     if "results" not in saved:
         report("phase", f"{entry}: evaluating")
-        jobs = _jobs(entry, settings)
-        if entry == "scratch":
+        jobs, recipe = _jobs(entry, settings), END_TO_END.get(entry, FINETUNE)
+        if entry in FROM_RANDOM_INIT:
             results = [r for seed in range(settings.seeds) for r in evaluate_jobs(
                 backbone_for("random", prof, seed)[1], settings.data, prof,
-                [job for job in jobs if job.seed == seed], settings.root,
-                backbone_lr_factor=1.0)]
+                [job for job in jobs if job.seed == seed], settings.root, recipe=recipe)]
         else:
             assert backbone is not None
-            results = evaluate_jobs(backbone, settings.data, prof, jobs, settings.root)
+            results = evaluate_jobs(backbone, settings.data, prof, jobs, settings.root,
+                                    recipe=recipe)
         saved.update(results=results, wall_s=time.perf_counter() - begun)
-    if entry != "scratch":
+    if entry not in END_TO_END:
         from fgssl.viz.summary import FIGURES, feature_views  # matplotlib: only when drawing
 
         assert backbone is not None

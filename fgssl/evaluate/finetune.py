@@ -9,6 +9,12 @@ schedule is stepped (bug 6), the model goes back to ``train()`` after every eval
 ``eval()`` (bug 7), and the epoch kept is the one best on *val*, with early stopping after
 ``patience`` epochs without improvement — the test split is never looked at here (bug 8).
 
+The head is a new linear classifier, or PMG's (``head="pmg"``: the study's supervised
+fine-grained baseline, trained the same way so that its rows share the protocol). A
+:class:`Recipe` names how an evaluation trains end to end: fine-tuning a pretrained backbone
+(``FINETUNE``), training a random init from scratch on the supervised schedule
+(``FROM_SCRATCH``), PMG from scratch or from pretrained weights.
+
 Example::
 
     >>> tuned = finetune(backbone, budget, val, num_classes=24, profile="cpu")  # doctest: +SKIP
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -29,7 +35,8 @@ from torch.utils.data import Dataset
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.features import extract_features
-from fgssl.methods.base import Method
+from fgssl.methods.base import Method, sgd
+from fgssl.methods.pmg import PMG
 from fgssl.methods.supervised import Supervised
 from fgssl.train import fit
 
@@ -49,15 +56,8 @@ class FineTune(Supervised):
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """SGD with the backbone at ``backbone_lr_factor`` x ``lr``; no decay on norms, biases."""
-        groups = []
-        for module, scale in ((self.backbone, self.backbone_lr_factor), (self.classifier, 1.0)):
-            parameters = list(module.parameters())
-            groups += [
-                {"params": [p for p in parameters if p.ndim > 1], "lr": lr * scale,
-                 "weight_decay": weight_decay},
-                {"params": [p for p in parameters if p.ndim <= 1], "lr": lr * scale,
-                 "weight_decay": 0.0}]
-        return [torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)]
+        return [sgd([(list(self.backbone.parameters()), self.backbone_lr_factor),
+                     (list(self.classifier.parameters()), 1.0)], lr, weight_decay)]
 
     def predict(self, data: Dataset, device: torch.device | str = "cpu"
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +81,7 @@ class BestOnVal:
         self.best_state: dict[str, torch.Tensor] = {}
 
     def __call__(self, method: Method, device: torch.device) -> dict[str, Any]:
-        assert isinstance(method, FineTune)
+        assert isinstance(method, FineTune | PMG), "a model with a predict(data, device)"
         predicted, labels = method.predict(self.val, device)
         top1 = float((predicted == labels).mean())
         self.epochs += 1
@@ -98,23 +98,50 @@ class BestOnVal:
 class FineTuned:
     """The model with the weights of its best val epoch, in eval mode, and how it got there."""
 
-    model: FineTune
+    model: FineTune | PMG
     val_top1: float
     best_epoch: int
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+HEADS = ("linear", "pmg")
+
+
+class Recipe(NamedTuple):
+    """How an evaluation trains a backbone end to end (:func:`finetune`): the head around it,
+    the backbone's learning rate relative to the head's (1.0 for a random init, i.e. training
+    from scratch) and the profile entry whose epochs it trains for at most."""
+
+    head: str = "linear"
+    backbone_lr_factor: float = 0.1
+    epochs_of: str = "finetune"
+
+
+FINETUNE = Recipe()  # a pretrained backbone under a new linear classifier
+FROM_SCRATCH = Recipe("linear", 1.0, "supervised")  # a random init: the supervised schedule
+PMG_FROM_SCRATCH = Recipe("pmg", 1.0, "pmg")
+PMG_PRETRAINED = Recipe("pmg", 0.1, "pmg")  # PMG's paper: pretrained layers at a tenth
+
+
 def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int,
-             profile: str | Profile | None = None, *, epochs: int | None = None,
-             lr: float | None = None, backbone_lr_factor: float = 0.1, patience: int = 3,
-             seed: int = 0, device: str | None = None, progress: bool = False) -> FineTuned:
-    """Fine-tune a copy of ``backbone`` with a new classifier on ``train`` (uint8 images and
-    labels) for at most ``epochs`` (default: the profile's for "finetune"), keeping the epoch
-    with the best val top-1."""
+             profile: str | Profile | None = None, *, head: str = "linear",
+             epochs: int | None = None, lr: float | None = None, backbone_lr_factor: float = 0.1,
+             patience: int = 3, seed: int = 0, device: str | None = None,
+             progress: bool = False) -> FineTuned:
+    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels) under a
+    new ``head`` — ``"linear"``, a linear classifier (as SSL papers fine-tune), or ``"pmg"``,
+    PMG's stage heads trained progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`,
+    Du et al. 2020) — for at most ``epochs`` (default: the profile's for "finetune"), keeping
+    the epoch with the best val top-1."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}: choose one of {', '.join(HEADS)}")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = int(train[0][0].shape[-1])
     torch.manual_seed(seed)
-    model = FineTune(backbone, num_classes, image_size, backbone_lr_factor)
+    model: FineTune | PMG = FineTune(backbone, num_classes, image_size, backbone_lr_factor) \
+        if head == "linear" else PMG(num_classes, image_size=image_size,
+                                     backbone=copy.deepcopy(backbone).requires_grad_(True),
+                                     backbone_lr_factor=backbone_lr_factor)
     selector = BestOnVal(val, patience)
     history = fit(model, train, prof, None, epochs=epochs or prof.epochs_for("finetune"),
                   lr=lr, seed=seed, monitors=[selector], stop=selector.should_stop,

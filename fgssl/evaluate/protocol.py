@@ -30,7 +30,7 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.evaluate.features import extract_features
-from fgssl.evaluate.finetune import finetune
+from fgssl.evaluate.finetune import FINETUNE, Recipe, finetune
 from fgssl.evaluate.metrics import classification_metrics, majority_floor
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
 from fgssl.utils import choose_device
@@ -70,10 +70,11 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
 
 def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   jobs: Sequence[Job], root: str | None = None, device: str | None = None,
-                  backbone_lr_factor: float = 0.1) -> list[dict[str, Any]]:
+                  recipe: Recipe = FINETUNE) -> list[dict[str, Any]]:
     """One result per job (as :func:`evaluate_backbone`'s), every choice made on val before
-    test is read. ``backbone_lr_factor`` is fine-tuning's backbone rate relative to the
-    classifier's (1.0 with a random-init backbone: supervised training from scratch)."""
+    test is read. ``recipe`` says how the ``finetune`` jobs train end to end: the head, the
+    backbone's rate relative to it (1.0 with a random init: training from scratch) and the
+    profile's epochs to train for at most."""
     for job in jobs:
         if job.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
@@ -98,8 +99,9 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
         budget = label_subset(train_labels, fraction=job.labels, seed=job.seed)
         if job.protocol == "finetune":
             tuned = finetune(backbone, repeated_budget(train, budget), val, num_classes, prof,
-                             seed=job.seed, device=str(device_),
-                             backbone_lr_factor=backbone_lr_factor)
+                             head=recipe.head, epochs=prof.epochs_for(recipe.epochs_of),
+                             backbone_lr_factor=recipe.backbone_lr_factor, seed=job.seed,
+                             device=str(device_))
             choice, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
             predictor: Callable = functools.partial(tuned.model.predict, device=device_)
         else:

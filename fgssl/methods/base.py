@@ -20,7 +20,7 @@ and restored with a checkpoint; ``progress`` is the fraction of the training run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -71,11 +71,21 @@ class Method(nn.Module):
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """One SGD (momentum 0.9, Nesterov) over every parameter; no decay on norms and biases."""
-        decay = [p for p in self.parameters() if p.ndim > 1]
-        no_decay = [p for p in self.parameters() if p.ndim <= 1]
-        return [torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}],
-                                lr=lr, momentum=0.9, nesterov=True)]
+        return [sgd([(list(self.parameters()), 1.0)], lr, weight_decay)]
+
+
+def sgd(parts: Sequence[tuple[Sequence[nn.Parameter], float]], lr: float,
+        weight_decay: float) -> torch.optim.SGD:
+    """SGD (momentum 0.9, Nesterov) over ``parts`` — (parameters, learning-rate scale) pairs,
+    e.g. a pretrained backbone at 0.1 and a new head at 1.0 — with weight decay on weights
+    only, never on norms and biases (parameters of one dimension)."""
+    groups = []
+    for parameters, scale in parts:
+        groups += [{"params": [p for p in parameters if p.ndim > 1], "lr": lr * scale,
+                    "weight_decay": weight_decay},
+                   {"params": [p for p in parameters if p.ndim <= 1], "lr": lr * scale,
+                    "weight_decay": 0.0}]
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
 
 
 def per_sample(transform: Any, images: torch.Tensor) -> Inputs:

@@ -35,7 +35,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from fgssl.evaluate.features import extract_features
-from fgssl.methods.base import Method, Step
+from fgssl.methods.base import Method, Step, sgd
 from fgssl.methods.supervised import labelled_augmentation
 from fgssl.models.backbones import ResNetBackbone, SmallCNN, build_backbone
 
@@ -126,12 +126,17 @@ class PMG(Method):
     base_lr = 0.2
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
-                 image_size: int = 32, head_width: int = 128) -> None:
+                 image_size: int = 32, head_width: int = 128, backbone: nn.Module | None = None,
+                 backbone_lr_factor: float = 1.0) -> None:
         if num_classes < 2:
             raise ValueError(f"PMG needs at least 2 classes, got {num_classes}")
-        super().__init__(build_backbone(backbone_name, image_size))
+        if not 0 <= backbone_lr_factor <= 1:
+            raise ValueError(f"backbone_lr_factor must be in [0, 1], got {backbone_lr_factor}")
+        super().__init__(backbone if backbone is not None
+                         else build_backbone(backbone_name, image_size))
         self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
                           "image_size": image_size, "head_width": head_width}
+        self.backbone_lr_factor = backbone_lr_factor  # the paper: 0.1 for ImageNet weights
         self.granularities = granularities_for(image_size)
         self.heads = nn.ModuleList(_StageHead(channels, head_width, num_classes)
                                    for channels in _stage_widths(self.backbone, image_size))
@@ -144,6 +149,12 @@ class PMG(Method):
 
     def views(self, images: torch.Tensor) -> torch.Tensor:
         return self.augment(images.float() / 255)
+
+    def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        """One SGD: the backbone at ``backbone_lr_factor`` x ``lr``, the heads at ``lr``."""
+        heads = [p for name, p in self.named_parameters() if not name.startswith("backbone.")]
+        return [sgd([(list(self.backbone.parameters()), self.backbone_lr_factor),
+                     (heads, 1.0)], lr, weight_decay)]
 
     def stage_logits(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Each stage head's logits (3 x (B, classes)) and the concatenated head's."""

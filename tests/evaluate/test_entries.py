@@ -17,7 +17,24 @@ def test_entries_are_checked_and_put_in_the_studys_order():
     with pytest.raises(ValueError, match="unknown --methods moco: choose from simclr"):
         entries.check_entries(["simclr", "moco"])
     assert entries.check_entries(["random", "simclr"]) == ["simclr", "random"]
-    assert entries.check_entries(None) == list(entries.ENTRIES)
+    default = entries.check_entries(None)
+    assert default == [e for e in entries.ENTRIES if e not in ("pmg", "pmg-imagenet")]
+    assert entries.check_entries(["pmg", "scratch"]) == ["scratch", "pmg"]  # opt-in by name
+
+
+def test_end_to_end_entries_train_their_own_recipe_on_the_chosen_budgets(tmp_path):
+    settings = entries.Settings(None, "synthbirds", None, (1.0, 0.3, 0.1), 2, tmp_path,
+                                end_to_end_at=(1.0, 0.1))
+    for entry in ("scratch", "pmg", "pmg-imagenet"):
+        jobs = entries._jobs(entry, settings)
+        assert {(j.protocol, j.labels) for j in jobs} == {("finetune", 1.0), ("finetune", 0.1)}
+        assert len(jobs) == 4  # two seeds each
+    assert entries.END_TO_END["pmg"].head == "pmg"
+    assert entries.END_TO_END["pmg"].backbone_lr_factor == 1.0  # from scratch
+    assert entries.END_TO_END["pmg-imagenet"].backbone_lr_factor == 0.1  # pretrained
+    assert entries.END_TO_END["scratch"].epochs_of == "supervised"  # not fine-tuning's
+    frozen = {(j.protocol, j.labels) for j in entries._jobs("simclr", settings)}
+    assert ("finetune", 1.0) not in frozen and ("linear", 0.3) in frozen
 
 
 def test_saved_evaluations_are_keyed_by_the_code_that_computed_them(tmp_path):

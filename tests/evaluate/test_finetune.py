@@ -4,6 +4,7 @@ import torch
 
 from fgssl.data.cache import CachedImages
 from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune
+from fgssl.methods.pmg import PMG
 from fgssl.models.backbones import build_backbone
 
 
@@ -83,3 +84,25 @@ def test_training_stops_early_when_val_stops_improving():
                      profile="ci", epochs=30, lr=0.2, patience=1)
     assert len(tuned.history) < 30
     assert len(tuned.history) == tuned.best_epoch + 1
+
+
+def test_a_pmg_head_trains_a_copy_end_to_end_and_keeps_the_best_val_epoch():
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn")
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    tuned = finetune(backbone, _easy(), _easy(32, seed=1), num_classes=2, profile="ci",
+                     head="pmg", epochs=3, backbone_lr_factor=1.0)
+    assert isinstance(tuned.model, PMG) and not tuned.model.training
+    assert tuned.model.backbone is not backbone
+    assert all(torch.equal(before[k], v) for k, v in backbone.state_dict().items())
+    val_top1 = [record["val_top1"] for record in tuned.history]
+    assert tuned.best_epoch == 1 + int(np.argmax(val_top1))
+    assert tuned.val_top1 == max(val_top1) > 0.5
+    predicted, labels = tuned.model.predict(_easy(32, seed=1))
+    assert (predicted == labels).mean() == pytest.approx(tuned.val_top1)  # the kept weights
+
+
+def test_an_unknown_head_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown head 'mlp': choose one of linear, pmg"):
+        finetune(build_backbone("small_cnn"), _easy(), _easy(), num_classes=2, profile="ci",
+                 head="mlp")

@@ -93,3 +93,18 @@ def test_a_short_run_beats_chance():
     fit(pmg, data, "ci", None, epochs=3, batch_size=32, progress=False)
     predicted, truth = pmg.predict(data)
     assert (predicted == truth).mean() > 0.8  # chance: 1/3
+
+
+def test_a_given_backbone_learns_at_its_own_rate_and_every_parameter_is_optimised():
+    backbone = build_backbone("small_cnn")
+    pmg = PMG(num_classes=3, image_size=32, backbone=backbone, backbone_lr_factor=0.1)
+    assert pmg.backbone is backbone
+    (optimizer,) = pmg.optimizers(lr=0.2, weight_decay=1e-4)
+    rate = {id(p): (g["lr"], g["weight_decay"]) for g in optimizer.param_groups
+            for p in g["params"]}
+    assert rate[id(backbone.features[0][0].weight)] == (pytest.approx(0.02), 1e-4)
+    assert rate[id(pmg.combined[1].weight)] == (0.2, 1e-4)
+    assert rate[id(pmg.combined[1].bias)] == (0.2, 0.0)
+    assert len(rate) == len(list(pmg.parameters()))
+    with pytest.raises(ValueError, match="backbone_lr_factor must be in"):
+        PMG(num_classes=3, backbone_lr_factor=2.0)
