@@ -270,14 +270,16 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
     if "results" not in saved:
         report("phase", f"{entry}: evaluating")
         jobs, recipe = _jobs(entry, settings), END_TO_END.get(entry, FINETUNE)
+        steps = functools.partial(report, "steps")  # each end-to-end training in turn
         if entry in FROM_RANDOM_INIT:
             results = [r for seed in range(settings.seeds) for r in evaluate_jobs(
                 backbone_for("random", prof, seed)[1], settings.data, prof,
-                [job for job in jobs if job.seed == seed], settings.root, recipe=recipe)]
+                [job for job in jobs if job.seed == seed], settings.root, recipe=recipe,
+                progress=steps)]
         else:
             assert backbone is not None
             results = evaluate_jobs(backbone, settings.data, prof, jobs, settings.root,
-                                    recipe=recipe)
+                                    recipe=recipe, progress=steps)
         saved.update(results=results, wall_s=time.perf_counter() - begun)
     if entry not in END_TO_END:
         from fgssl.viz.summary import FIGURES, feature_views  # matplotlib: only when drawing

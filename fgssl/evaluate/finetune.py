@@ -38,7 +38,7 @@ from fgssl.evaluate.features import extract_features
 from fgssl.methods.base import Method, sgd
 from fgssl.methods.pmg import PMG
 from fgssl.methods.supervised import Supervised
-from fgssl.train import fit
+from fgssl.train import ProgressHook, fit
 
 
 class FineTune(Supervised):
@@ -127,12 +127,12 @@ def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int
              profile: str | Profile | None = None, *, head: str = "linear",
              epochs: int | None = None, lr: float | None = None, backbone_lr_factor: float = 0.1,
              patience: int = 3, seed: int = 0, device: str | None = None,
-             progress: bool = False) -> FineTuned:
+             progress: bool | ProgressHook = False) -> FineTuned:
     """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels) under a
     new ``head`` — ``"linear"``, a linear classifier (as SSL papers fine-tune), or ``"pmg"``,
     PMG's stage heads trained progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`,
     Du et al. 2020) — for at most ``epochs`` (default: the profile's for "finetune"), keeping
-    the epoch with the best val top-1."""
+    the epoch with the best val top-1. ``progress`` as :func:`~fgssl.train.fit`'s."""
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}: choose one of {', '.join(HEADS)}")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)

@@ -33,6 +33,7 @@ from fgssl.evaluate.features import extract_features
 from fgssl.evaluate.finetune import FINETUNE, Recipe, finetune
 from fgssl.evaluate.metrics import classification_metrics, majority_floor
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
+from fgssl.train import ProgressHook
 from fgssl.utils import choose_device
 
 PROTOCOLS = ("linear", "knn", "finetune")
@@ -70,11 +71,13 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
 
 def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   jobs: Sequence[Job], root: str | None = None, device: str | None = None,
-                  recipe: Recipe = FINETUNE) -> list[dict[str, Any]]:
+                  recipe: Recipe = FINETUNE, progress: bool | ProgressHook = False
+                  ) -> list[dict[str, Any]]:
     """One result per job (as :func:`evaluate_backbone`'s), every choice made on val before
     test is read. ``recipe`` says how the ``finetune`` jobs train end to end: the head, the
     backbone's rate relative to it (1.0 with a random init: training from scratch) and the
-    profile's epochs to train for at most."""
+    profile's epochs to train for at most; ``progress`` follows each of those trainings (as
+    :func:`~fgssl.train.fit`'s)."""
     for job in jobs:
         if job.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
@@ -101,7 +104,7 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
             tuned = finetune(backbone, repeated_budget(train, budget), val, num_classes, prof,
                              head=recipe.head, epochs=prof.epochs_for(recipe.epochs_of),
                              backbone_lr_factor=recipe.backbone_lr_factor, seed=job.seed,
-                             device=str(device_))
+                             device=str(device_), progress=progress)
             choice, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
             predictor: Callable = functools.partial(tuned.model.predict, device=device_)
         else:

@@ -1,10 +1,10 @@
 """Interactive explorers: thin ipywidgets wrappers over the pure plotting functions.
 
 Only APIs common to ipywidgets 7.7 (Colab) and 8.x are used (``Dropdown``, ``IntSlider``,
-``FloatSlider``, ``Checkbox``, ``Button``, ``Output``, ``HBox``/``VBox``, ``observe`` and
-``on_click``), controls redraw on release (``continuous_update=False``), and each wrapper
-draws its default view once when it is built, so a notebook run without a browser (CI) still
-shows something.
+``FloatSlider``, ``Checkbox``, ``Button``, ``Output``, ``HBox``/``VBox``, ``Layout``,
+``observe`` and ``on_click``), controls redraw on release (``continuous_update=False``), and
+each wrapper draws its default view once when it is built, so a notebook run without a
+browser (CI) still shows something.
 
 - :func:`sibling_explorer`: two sibling species at the resolution you choose (notebook 00).
 - :func:`jigsaw_game`: solve a puzzle yourself (notebook 02).
@@ -104,7 +104,8 @@ def sibling_explorer(size: int = 32) -> widgets.VBox:
     pair = widgets.Dropdown(options=[(f"{SPECIES_NAMES[2 * p]} / {SPECIES_NAMES[2 * p + 1]}"
                                       f" (differ in {differing_part(2 * p).replace('_', ' ')})",
                                       p) for p in range(NUM_CLASSES // 2)],
-                            value=0, description="siblings")
+                            value=0, description="siblings",
+                            layout=widgets.Layout(width="380px"))  # the whole part's name
     pixels = widgets.IntSlider(value=size, min=16, max=128, step=16, description="pixels",
                                continuous_update=False)
     parts = widgets.Checkbox(value=False, description="mark the parts")

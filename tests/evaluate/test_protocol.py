@@ -64,3 +64,18 @@ def test_many_jobs_make_every_choice_before_test_and_read_it_once_per_model(monk
     test_reads = np.bincount([i for split, i in log if split == "test"])
     assert set(test_reads) == {2}  # the frozen features once, the fine-tuned model once
     assert results[0]["n_train"] == 192 and results[2]["n_train"] == 96
+
+
+def test_a_recipe_chooses_the_head_and_epochs_and_its_training_reports_progress():
+    steps: list[tuple[int, int]] = []
+    recipe = protocol.Recipe("pmg", 1.0, "pmg")
+    (result,) = protocol.evaluate_jobs(build_backbone("small_cnn"), "synthbirds", "ci",
+                                       [protocol.Job("finetune", 0.5, 0)], recipe=recipe,
+                                       progress=lambda done, total: steps.append((done, total)))
+    assert result["epochs"] == 1  # ci: PMG's one epoch
+    total = steps[-1][1]
+    assert steps == [(done, total) for done in range(1, total + 1)]
+    with pytest.raises(ValueError, match="unknown head"):
+        protocol.evaluate_jobs(build_backbone("small_cnn"), "synthbirds", "ci",
+                               [protocol.Job("finetune", 0.5, 0)],
+                               recipe=protocol.Recipe("mlp"))
