@@ -103,9 +103,9 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     train_labels = np.asarray(splits["train"].labels)
     fractions = label_fractions(train_labels, prof)
     units = units_for(entries)
-    pmg = any(entry in OPT_IN for entry in entries)  # then scratch is compared at 100% too
+    with_pmg = any(entry in OPT_IN for entry in entries)  # then scratch trains at 100% too
     settings = Settings(prof, data, root, fractions, seeds, out,
-                        end_to_end_at=(1.0, fractions[-1]) if pmg else (fractions[-1],))
+                        end_to_end_at=(1.0, fractions[-1]) if with_pmg else (fractions[-1],))
     ready = {unit for unit in units if is_ready(unit, settings)}  # read back, in this process
     workers = max(1, min(workers, len(units) - len(ready)))
     log(f"  {info['num_classes']} classes, splits {info['splits']}; label budgets "
@@ -113,7 +113,7 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         f"{round(fractions[-1] * np.bincount(train_labels).max())} images per class)\n"
         f"  each model: linear probe and kNN on frozen features at every budget, fine-tuning "
         f"at the low-label point" + (", trained end to end at 100% and the low-label point"
-                                     " (scratch, PMG)" if pmg else "")
+                                     " (scratch, PMG)" if with_pmg else "")
         + f", {seeds} evaluation seed(s); "
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else

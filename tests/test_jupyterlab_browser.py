@@ -35,10 +35,10 @@ SCREENSHOT = ROOT / "build" / "browser" / "00_start_here.png"
 REQUIRED = os.environ.get("FGSSL_BROWSER_TEST") == "1"
 INSTALL = ("apt-get install chromium chromium-driver (Debian's packages) and "
            "pip install -e \".[dev]\" (selenium)")
-RUN_S = 180  # at most, for the whole notebook in the ci profile (nbval: about 10 s)
-SETTINGS = {  # JupyterLab user settings: every cell in the page (no windowing), no news
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},  # fetched online:
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+RUN_S = 180  # at most, for the whole notebook in the ci profile (nbclient: 22 s)
+SETTINGS = {  # JupyterLab user settings
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},  # every cell in the page
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",  # nothing online
                                                     "checkForUpdates": False}}
 
 
