@@ -5,7 +5,11 @@ epochs and unlabelled pool at the method's HR size) is trained and timed; PSNR a
 (luminance, border shaved) of its super-resolution and of bicubic up-scaling are measured on
 the test split; the discriminator's (``srgan-d``) and the generator's (``srgan-g``) features
 are judged by the linear probe and kNN, next to the same networks at random init and the
-profile's random-init backbone (same splits, probe tuned on val, test read once).
+profile's random-init backbone (same splits, probe tuned on val, test read once). The
+discriminator's features are read at the size it judged in training (``hr_size``, 64 px in
+the ``cpu`` profile; its untrained copy too), so the random-init backbone is also probed at
+that size (``random_backbone_at_hr_size``); ``srgan-d_at_profile_size`` is the trained
+discriminator shown the profile's smaller images instead.
 
 Usage::
 
@@ -17,6 +21,7 @@ Prints one JSON object (and writes it to ``--out``/results.json).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -29,6 +34,7 @@ from fgssl.data import catalog
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.registry import backbone_for, build_method, pretrain
+from fgssl.models.srgan_nets import DiscriminatorFeatures
 
 PROTOCOLS = ("linear", "knn")
 
@@ -70,21 +76,26 @@ def main() -> None:
         torch.manual_seed(seed)
         untrained = build_method("srgan", prof, **options)
         backbones = {f"srgan-{f}": method.feature_backbone(f) for f in ("d", "g")}
+        backbones["srgan-d_at_profile_size"] = DiscriminatorFeatures(  # half its training size
+            method.discriminator, input_size=prof.image_size)
         backbones |= {f"random_srgan-{f}": untrained.feature_backbone(f) for f in ("d", "g")}
         backbones["random_backbone"] = backbone_for("random", prof, seed)[1]
+        at_hr_size = dataclasses.replace(prof, image_size=method.hr_size)
+        backbones["random_backbone_at_hr_size"] = backbone_for("random", at_hr_size, seed)[1]
         for name, backbone in backbones.items():
+            read_at = at_hr_size if name == "random_backbone_at_hr_size" else prof
             for protocol in PROTOCOLS:
                 record(f"{name}_{protocol}",
-                       evaluate_backbone(backbone, "synthbirds", prof, protocol)["top1"])
+                       evaluate_backbone(backbone, "synthbirds", read_at, protocol)["top1"])
     result: dict[str, Any] = {
         "profile": prof.name, "hr_size": method.hr_size, "scale": method.scale,
         "epochs": prof.epochs_for("srgan"), "batch_size": prof.batch_size_for("srgan"),
         "config": method.config(), "final_epoch": history[-1],
         **{key: summarise(values) for key, values in runs.items()}}
-    for features in ("d", "g"):
+    for features, same_size in (("d", "random_backbone_at_hr_size"), ("g", "random_backbone")):
         result[f"srgan-{features}_gain_over_random_backbone"] = round(
-            result[f"srgan-{features}_linear"]["mean"]
-            - result["random_backbone_linear"]["mean"], 4)
+            result[f"srgan-{features}_linear"]["mean"] - result[f"{same_size}_linear"]["mean"],
+            4)
         result[f"srgan-{features}_gain_over_random_same_network"] = round(
             result[f"srgan-{features}_linear"]["mean"]
             - result[f"random_srgan-{features}_linear"]["mean"], 4)

@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--protocol", choices=PROTOCOLS, default="linear")
     evaluate_parser.add_argument("--features", choices=("d", "g"),
                           help="SRGAN: the discriminator's (srgan-d) or the generator's "
-                               "(srgan-g) features (default: the checkpoint's, d)")
+                               "(srgan-g) features (default: the checkpoint's, d); with "
+                               "'random', that network untrained")
     evaluate_parser.add_argument("--labels", type=_fraction, default=1.0,
                           help="fraction of the train labels the probe may use")
     evaluate_parser.add_argument("--seed", type=int, default=0)

@@ -166,8 +166,10 @@ def test_pretrain_srgan_and_evaluate_either_network(tmp_path, capsys):
     assert main(["pretrain", "jigsaw", "--data", "synthbirds", "--scale", "2",
                  "--content", "none", "--out", str(tmp_path / "j")]) == 1
     assert "--scale and --content are srgan's options, not jigsaw's" in capsys.readouterr().err
-    assert main(["evaluate", "random", "--data", "synthbirds", "--features", "g"]) == 1
-    assert "not for random" in capsys.readouterr().err
+    assert main(["evaluate", "random", "--data", "synthbirds", "--features", "d",
+                 "--protocol", "knn", "--json"]) == 0  # SRGAN's discriminator, untrained
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["method"] == "random-srgan-d" and 0 <= result["top1"] <= 1
 
 
 def test_evaluate_by_fine_tuning(capsys):

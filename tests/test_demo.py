@@ -12,6 +12,7 @@ from fgssl.viz import summary
 
 SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
 FINETUNED = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d")
+RANDOM = ("random", "random-srgan-d")  # untrained: the small CNN, SRGAN's discriminator
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_results_json_has_every_row(study):
     assert json.loads((out / "results.json").read_text()) == second  # the latest run's
     low = results["low_label_fraction"]
     assert results["fractions"] == [1.0, low] and low == 0.5  # ci: 8 labels per class
-    expected = {(m, p, f) for m in (*SSL, "random") for p in ("linear", "knn")
+    expected = {(m, p, f) for m in (*SSL, *RANDOM) for p in ("linear", "knn")
                 for f in (1.0, low)}
     expected |= {("supervised", p, 1.0) for p in ("linear", "knn")}  # it saw every label
     expected |= {(m, "finetune", low) for m in (*FINETUNED, "scratch")}
@@ -54,8 +55,8 @@ def test_results_json_has_every_row(study):
         assert 0 <= row["top1_mean"] <= 1 and row["wall_s"] >= 0
     assert rows[("majority class", "floor", 1.0)]["top1_mean"] == pytest.approx(1 / 24,
                                                                                 abs=1e-4)
-    assert set(results["models"]) == {*SSL, "supervised", "random"}
-    assert set(results["not_finetuned"]) == {"srgan-g", "random", "supervised"}
+    assert set(results["models"]) == {*SSL, "supervised", *RANDOM}
+    assert set(results["not_finetuned"]) == {"srgan-g", *RANDOM, "supervised"}
     assert "small_cnn" in results["skipped"]["imagenet"]  # no ImageNet weights for it
     assert results["pretraining_seeds"] == [0] and results["evaluation_seeds"] == 2
 
@@ -71,7 +72,7 @@ def test_every_model_is_chosen_on_val_and_fine_tuned_at_the_low_label_point(stud
 def test_the_outputs_are_written_and_the_table_has_a_line_per_model(study):
     out, _, _, _ = study
     table = (out / "results.md").read_text()
-    for name in (*SSL, "supervised", "random", "scratch", "majority class"):
+    for name in (*SSL, "supervised", *RANDOM, "scratch", "majority class"):
         assert f"| {name} |" in table
     assert "imagenet skipped" in table
     assert (out / "label_efficiency.png").stat().st_size > 10_000
@@ -88,7 +89,7 @@ def test_a_second_run_reuses_checkpoints_and_evaluations(study):
 
 def test_every_backbone_gets_its_figures_and_their_numbers(study):
     out, results, _, _ = study
-    assert set(results["figures"]) == {*SSL, "supervised", "random"}  # not scratch: no model
+    assert set(results["figures"]) == {*SSL, "supervised", *RANDOM}  # not scratch: no model
     for name, numbers in results["figures"].items():
         assert numbers["files"] == [f"{kind}_{name}.png" for kind in summary.FIGURES]
         assert all((out / file).stat().st_size > 5_000 for file in numbers["files"])

@@ -91,7 +91,7 @@ def test_what_torchrun_cannot_do_is_refused_in_one_line(monkeypatch):
     monkeypatch.setattr(distributed, "start", lambda device=None: distributed.Launch(
         0, 0, 2, torch.device("cpu")))
     with pytest.raises(ValueError, match="train it in one process"):
-        fit(SRGAN(image_size=16, hr_size=16), _data(), "ci", None, epochs=1, batch_size=8,
+        fit(SRGAN(image_size=16, hr_size=32), _data(), "ci", None, epochs=1, batch_size=8,
             progress=False)
     with pytest.raises(ValueError, match="--sync-bn needs GPUs"):
         fit(_Linear(), _data(), "ci", None, epochs=1, batch_size=8, progress=False,

@@ -2,11 +2,12 @@
 units of work that ``fgssl demo`` hands to its workers.
 
 A *unit* is a pretraining run and the evaluations of the entries it serves (``srgan-d`` and
-``srgan-g`` share one SRGAN), or an evaluation alone (``random``, ``scratch``, ``imagenet``,
-and the opt-in PMG baselines ``pmg`` and ``pmg-imagenet``, trained end to end on each label
-budget like ``scratch``). :func:`run_unit` trains (or reuses) the unit's model, then
-evaluates each of its entries with :func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws
-its figures (:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
+``srgan-g`` share one SRGAN), or an evaluation alone (``random``, ``random-srgan-d``,
+``scratch``, ``imagenet``, and the opt-in PMG baselines ``pmg`` and ``pmg-imagenet``, trained
+end to end on each label budget like ``scratch``). :func:`run_unit` trains (or reuses) the
+unit's model, then evaluates each of its entries with
+:func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws its figures
+(:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
 ``<out>/evaluations/<entry>.json``, keyed by the checkpoint it judged and by the code that
 judged it, so that a later run reads it back (:func:`is_ready`).
 """
@@ -41,7 +42,9 @@ PRETRAINED = {  # entry -> (method, options) trained once (srgan-d and srgan-g s
     "simclr": ("simclr", {}), f"simclr-{BEST_VARIANT}": ("simclr", {"variant": BEST_VARIANT}),
     "jigsaw": ("jigsaw", {}), "srgan-d": ("srgan", {}), "srgan-g": ("srgan", {}),
     "supervised": ("supervised", {})}
-ENTRIES = (*PRETRAINED, "random", "scratch", "pmg", "pmg-imagenet", "imagenet")  # table order
+ENTRIES = (*PRETRAINED, "random", "random-srgan-d", "scratch", "pmg", "pmg-imagenet",
+           "imagenet")  # table order
+RANDOM_INIT = {"random": None, "random-srgan-d": "d"}  # entry -> network untrained (profile's)
 OPT_IN = ("pmg", "pmg-imagenet")  # run only when asked for (--methods): PMG is slow on a CPU
 IMAGENET = ("imagenet", "pmg-imagenet")  # need torchvision's cached ImageNet weights
 END_TO_END = {  # entry -> how it trains on each label budget; it has no frozen backbone
@@ -50,11 +53,17 @@ FROM_RANDOM_INIT = ("scratch", "pmg")  # a random init per evaluation seed
 NOT_FINETUNED = {  # entry -> why it gets no fine-tuning row
     "srgan-g": "its trunk keeps full resolution: fine-tuning it costs about 7x a small CNN's",
     "random": "the scratch row is a random init trained on the budget",
+    "random-srgan-d": "it is the untrained reference for srgan-d's frozen features",
     "supervised": "it has seen every label already"}
 DESCRIPTIONS = {
     "simclr": "SimCLR, standard views", f"simclr-{BEST_VARIANT}": f"SimCLR, {BEST_VARIANT} views",
-    "jigsaw": "Jigsaw puzzles", "srgan-d": "SRGAN's discriminator",
+    "jigsaw": "Jigsaw puzzles",
+    "srgan-d": "SRGAN's discriminator, shown images at the size it judged in training (its "
+               "high-resolution size: 64 px in the ci and cpu profiles, where the other rows "
+               "see 32 px)",
     "srgan-g": "SRGAN's generator", "random": "random-init backbone (no training)",
+    "random-srgan-d": "SRGAN's discriminator untrained (seeded), at srgan-d's image size: "
+                      "what srgan-d's training adds",
     "supervised": "supervised on all training labels (its backbone probed at 100% only)",
     "scratch": "supervised from scratch on the same label budget, end to end",
     "pmg": "PMG (progressive multi-granularity jigsaw patches, Du et al. 2020) from scratch "
@@ -67,7 +76,8 @@ PRETRAINING_SEED = 0
 
 
 LONGEST_FIRST = ("pmg", "pmg-imagenet", "srgan-d", "srgan-g", f"simclr-{BEST_VARIANT}", "simclr",
-                 "jigsaw", "supervised", "scratch", "imagenet", "random")  # measured, cpu
+                 "jigsaw", "supervised", "scratch", "imagenet", "random-srgan-d",
+                 "random")  # measured, cpu
 
 
 @dataclass(frozen=True)
@@ -158,9 +168,9 @@ def _backbones(unit: Unit, settings: Settings, report: Report
                ) -> tuple[dict[str, nn.Module], dict[str, dict[str, Any]]]:
     """The unit's backbones by entry, trained now or reused, and where each came from."""
     prof, entries = settings.profile, unit.entries
-    if entries == ("random",):
-        backbone = backbone_for("random", prof, PRETRAINING_SEED)[1]
-        return {"random": backbone}, {"random": _origin("random init")}
+    if entries[0] in RANDOM_INIT:
+        backbone = backbone_for("random", prof, PRETRAINING_SEED, RANDOM_INIT[entries[0]])[1]
+        return {entries[0]: backbone}, {entries[0]: _origin("random init")}
     if entries[0] in IMAGENET:
         backbone = imagenet_backbone(prof.backbone, prof.image_size)
         return {entries[0]: backbone}, {entries[0]: _origin("ImageNet weights")}

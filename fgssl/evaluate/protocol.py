@@ -29,7 +29,7 @@ from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
-from fgssl.evaluate.features import extract_features
+from fgssl.evaluate.features import at_input_size, extract_features
 from fgssl.evaluate.finetune import FINETUNE, Recipe, finetune
 from fgssl.evaluate.metrics import classification_metrics, majority_floor
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
@@ -77,7 +77,8 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
     test is read. ``recipe`` says how the ``finetune`` jobs train end to end: the head, the
     backbone's rate relative to it (1.0 with a random init: training from scratch) and the
     profile's epochs to train for at most; ``progress`` follows each of those trainings (as
-    :func:`~fgssl.train.fit`'s)."""
+    :func:`~fgssl.train.fit`'s). Images are loaded at the profile's size, or at the backbone's
+    ``input_size`` where it declares one (:func:`~fgssl.evaluate.features.at_input_size`)."""
     for job in jobs:
         if job.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
@@ -85,7 +86,8 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
         if not 0 < job.labels <= 1:
             raise ValueError(f"--labels is a fraction of the train split in (0, 1], got "
                              f"{job.labels}")
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = at_input_size(backbone, profile if isinstance(profile, Profile)
+                         else get_profile(profile))
     device_ = choose_device(device)
     backbone = backbone.to(device_)
     train, val = (catalog.dataset(data, split, root, size=prof.image_size, profile=prof)

@@ -79,12 +79,14 @@ def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
 def backbone_for(checkpoint: str, prof: Profile, seed: int = 0, features: str | None = None
                  ) -> tuple[str, nn.Module]:
     """``(name, backbone)`` of a checkpoint, or of ``"random"``: a seeded random-init one.
-    ``features`` picks an SRGAN's network: ``"d"`` (``srgan-d``) or ``"g"`` (``srgan-g``)."""
+    ``features`` picks an SRGAN's network: ``"d"`` (``srgan-d``) or ``"g"`` (``srgan-g``);
+    with ``"random"``, that network untrained (``random-srgan-d``, ``random-srgan-g``)."""
     if checkpoint == "random":
-        if features is not None:
-            raise ValueError("--features picks an SRGAN checkpoint's network; not for random")
         torch.manual_seed(seed)
-        return "random", build_backbone(prof.backbone, prof.image_size)
+        if features is None:
+            return "random", build_backbone(prof.backbone, prof.image_size)
+        untrained = build_method("srgan", prof, content="none")  # no loss: no VGG notice
+        return f"random-srgan-{features}", untrained.feature_backbone(features)
     method = method_from_checkpoint(checkpoint)
     if features is None:
         return method.name, method.backbone

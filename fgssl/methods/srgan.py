@@ -16,6 +16,19 @@ The networks are sized for a CPU (generator: 32 channels, 4 residual blocks, a 3
 convolution; discriminator: 16 to 128 channels); the paper's are ``generator_channels=64,
 generator_blocks=16, generator_tail=9, discriminator_width=64``.
 
+One departure from the paper, on by default (``discriminator_scales=2``): the discriminator
+judges every image, real or generated, both as it is and reduced ×2 (antialiased) — one
+network at two scales, after the multi-scale discriminators of pix2pixHD (Wang et al. 2018).
+At half size the grain a generator cannot invent from 16 px is mostly gone, so the
+discriminator must also judge shapes and colours. On SynthBirds (``cpu`` profile,
+``benchmarks/srgan_synthbirds.py``) it raised the PSNR gain over bicubic from +0.99 ± 0.27 dB
+(2 seeds) to +1.40 ± 0.09 dB (3 seeds), the discriminator's linear probe going from 16.7% to
+15.1%; a third scale (16 px) lowered the probe to 12.2% (2 seeds).
+
+The discriminator's features (``srgan-d``) are read at ``hr_size``, the size of the images it
+judges: a discriminator trained on 64-px images and shown 32-px ones is probed no better than
+untrained (see :class:`~fgssl.models.srgan_nets.DiscriminatorFeatures`).
+
 Example::
 
     >>> method = SRGAN(image_size=32)                   # 64-px HR crops from 16-px LR
@@ -49,6 +62,7 @@ from fgssl.methods.srgan_losses import (
     vgg_weights_cached,
 )
 from fgssl.models.srgan_nets import (
+    MIN_JUDGED_SIZE,
     Discriminator,
     DiscriminatorFeatures,
     GeneratorFeatures,
@@ -90,8 +104,9 @@ class SRGAN(Method):
     """SRResNet generator and size-agnostic discriminator, trained in two phases.
 
     The backbone (what the evaluation probes) is ``srgan-d`` (the discriminator's pooled
-    features at every depth) or, with ``features="g"``, ``srgan-g`` (the generator's trunk);
-    :meth:`feature_backbone` gives either from a trained method. Content loss: ``"vgg"``
+    features at every depth, on images of ``hr_size``, the size it judges) or, with
+    ``features="g"``, ``srgan-g`` (the generator's trunk); :meth:`feature_backbone` gives
+    either from a trained method. Content loss: ``"vgg"``
     (VGG54 with ImageNet weights, downloaded if needed), ``"features"`` (feature matching on
     the discriminator), ``"none"``, or ``"auto"``: VGG when its weights are already cached,
     else feature matching, with a notice.
@@ -110,7 +125,7 @@ class SRGAN(Method):
                  content: str = "auto", adversarial_weight: float = 1e-2,
                  content_weight: float = 1.0, pixel_fraction: float = 0.5,
                  blur: float = 0.0, noise: float = 0.0, features: str = "d",
-                 depths: str = "all") -> None:
+                 depths: str = "all", discriminator_scales: int = 2) -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be 'd' (discriminator) or 'g' (generator), got "
                              f"{features!r}")
@@ -121,16 +136,25 @@ class SRGAN(Method):
                              f"{', '.join(CONTENT_LOSSES)}")
         if not 0 <= pixel_fraction <= 1:
             raise ValueError(f"pixel_fraction must be in [0, 1], got {pixel_fraction}")
+        if discriminator_scales < 1:
+            raise ValueError(f"discriminator_scales must be at least 1, got "
+                             f"{discriminator_scales}")
+        high_size = hr_size or max(MIN_HR_SIZE, image_size)
+        if high_size % scale:
+            raise ValueError(f"hr_size {high_size} is not divisible by the scale {scale}")
+        smallest = high_size // 2 ** (discriminator_scales - 1)
+        if smallest < MIN_JUDGED_SIZE:
+            raise ValueError(f"with discriminator_scales={discriminator_scales} its smallest "
+                             f"copy would be {smallest} px; the discriminator needs at least "
+                             f"{MIN_JUDGED_SIZE}: use fewer scales or a larger hr_size")
         generator = SRResNet(scale, generator_channels, generator_blocks,
                              tail_kernel=generator_tail)
         discriminator = Discriminator(discriminator_width)
-        backbone = DiscriminatorFeatures(discriminator, depths) if features == "d" \
+        backbone = DiscriminatorFeatures(discriminator, depths, high_size) if features == "d" \
             else GeneratorFeatures(generator)
         super().__init__(backbone)
         self.generator, self.discriminator = generator, discriminator
-        self.hr_size = hr_size or max(MIN_HR_SIZE, image_size)
-        if self.hr_size % scale:
-            raise ValueError(f"hr_size {self.hr_size} is not divisible by the scale {scale}")
+        self.hr_size = high_size
         self.data_size = self.hr_size  # SRGAN trains on HR crops, not the profile's size
         self.arguments = {
             "image_size": image_size, "scale": scale, "hr_size": hr_size,
@@ -140,7 +164,8 @@ class SRGAN(Method):
             "adversarial": adversarial, "content": content,
             "adversarial_weight": adversarial_weight, "content_weight": content_weight,
             "pixel_fraction": pixel_fraction, "blur": blur, "noise": noise,
-            "features": features, "depths": depths}
+            "features": features, "depths": depths,
+            "discriminator_scales": discriminator_scales}
         self.scale, self.pixel, self.adversarial = scale, pixel, adversarial
         self.content = self.arguments["content"] = _resolve_content(content)
         # not a submodule: its fixed ImageNet weights stay out of checkpoints and optimizers
@@ -148,6 +173,7 @@ class SRGAN(Method):
                            VGGContent() if self.content == "vgg" else None)
         self.adversarial_weight, self.content_weight = adversarial_weight, content_weight
         self.pixel_fraction, self.blur, self.noise = pixel_fraction, blur, noise
+        self.discriminator_scales = discriminator_scales
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -155,11 +181,12 @@ class SRGAN(Method):
         return dict(self.arguments)
 
     def feature_backbone(self, features: str = "d", depths: str = "all") -> nn.Module:
-        """``srgan-d`` (``"d"``) or ``srgan-g`` (``"g"``) features of this method's networks."""
+        """``srgan-d`` (``"d"``: taken at ``hr_size``, the size of the images the discriminator
+        judges) or ``srgan-g`` (``"g"``) features of this method's networks."""
         if features not in FEATURES:
             raise ValueError(f"--features must be d or g, got {features!r}")
-        return DiscriminatorFeatures(self.discriminator, depths) if features == "d" \
-            else GeneratorFeatures(self.generator)
+        return DiscriminatorFeatures(self.discriminator, depths, self.hr_size) \
+            if features == "d" else GeneratorFeatures(self.generator)
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """Adam (betas 0.9, 0.999, as Ledig et al.) for the generator (0), the discriminator (1)."""
@@ -196,8 +223,8 @@ class SRGAN(Method):
         generated = self.generator(low)
         adversarial = self.adversarial_phase
         if adversarial:
-            real_logits = self.discriminator(high)
-            fake_logits = self.discriminator(generated.detach())
+            real_logits = self._judge(high)
+            fake_logits = self._judge(generated.detach())
             d_loss = discriminator_loss(real_logits, fake_logits, self.adversarial)
             yield 1, d_loss, {"d_loss": d_loss.detach(),
                               "d_real": torch.sigmoid(real_logits.detach()).mean(),
@@ -217,12 +244,13 @@ class SRGAN(Method):
                         logs: dict[str, Log]) -> torch.Tensor:
         """The generator's adversarial and content terms, weighted (logged into ``logs``)."""
         fake_maps = self.discriminator.stages(generated)
-        fake_logits = self.discriminator.classifier(fake_maps[-1]).squeeze(1)
+        fake_logits = self._judge(generated, fake_maps)
         real_maps, real_logits = None, None
         if self.content == "features" or self.adversarial == "relativistic":
             with torch.no_grad():
                 real_maps = self.discriminator.stages(high)
-                real_logits = self.discriminator.classifier(real_maps[-1]).squeeze(1)
+                if self.adversarial == "relativistic":
+                    real_logits = self._judge(high, real_maps)
         adversarial = generator_adversarial_loss(fake_logits, real_logits, self.adversarial)
         logs["g_adversarial"] = adversarial.detach()
         terms = self.adversarial_weight * adversarial
@@ -234,6 +262,22 @@ class SRGAN(Method):
             content = feature_matching(fake_maps, real_maps)
         logs["content_loss"] = content.detach()
         return terms + self.content_weight * content
+
+    def _judge(self, images: torch.Tensor, maps: list[torch.Tensor] | None = None
+               ) -> torch.Tensor:
+        """D's logits for (B, 3, H, W) images, and with ``discriminator_scales`` = n > 1 also
+        for their copies reduced ×2, ..., ×2^(n-1) (antialiased), all in one (n·B,) tensor: a
+        multi-scale discriminator (one network judging every scale, after Wang et al. 2018's
+        pix2pixHD), which must also judge shapes and colours, not grain alone. ``maps``: the
+        full-size images' feature maps, when already computed."""
+        maps = maps if maps is not None else self.discriminator.stages(images)
+        logits = [self.discriminator.classifier(maps[-1]).squeeze(1)]
+        size = images.shape[-1]
+        for level in range(1, self.discriminator_scales):
+            smaller = F.interpolate(images, size=size // 2**level, mode="bicubic",
+                                    antialias=True, align_corners=False)
+            logits.append(self.discriminator(smaller))
+        return torch.cat(logits)
 
     @torch.no_grad()
     def super_resolve(self, images: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -30,7 +30,7 @@ from torch import nn
 from fgssl.config import Profile
 from fgssl.data import catalog
 from fgssl.data import synthbirds as sb
-from fgssl.evaluate.features import extract_features
+from fgssl.evaluate.features import at_input_size, extract_features
 from fgssl.evaluate.probe import C_GRID, fit_linear_probe
 from fgssl.viz.cam import PAPER_TOLERANCE, grad_cam, pointing_game, pointing_game_boxes
 from fgssl.viz.embed import embed, embedding_figure, embedding_scores
@@ -48,7 +48,9 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
     ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the features,
     silhouette) and ``pointing`` (``part`` and ``box``, for datasets annotated with them;
     else None). ``C`` is the linear probe's
-    regularisation when already chosen on val (else chosen here, on val)."""
+    regularisation when already chosen on val (else chosen here, on val). Images are at the
+    size the backbone reads (:func:`~fgssl.evaluate.features.at_input_size`)."""
+    prof = at_input_size(backbone, prof)
     splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
               for split in ("train", "val", "test")}
     features = {split: extract_features(backbone, dataset)

@@ -79,3 +79,24 @@ def test_a_recipe_chooses_the_head_and_epochs_and_its_training_reports_progress(
         protocol.evaluate_jobs(build_backbone("small_cnn"), "synthbirds", "ci",
                                [protocol.Job("finetune", 0.5, 0)],
                                recipe=protocol.Recipe("mlp"))
+
+
+class _SizeWitness(torch.nn.Module):
+    """A small CNN that notes the size of every batch it is shown."""
+
+    def __init__(self, input_size: int | None) -> None:
+        super().__init__()
+        self.inner, self.input_size, self.seen = build_backbone("small_cnn"), input_size, set()
+        self.feature_dim = self.inner.feature_dim
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.seen.add(tuple(images.shape[-2:]))
+        return self.inner(images)
+
+
+@pytest.mark.parametrize("declared, expected", [(None, 32), (48, 48)])
+def test_images_come_at_the_size_the_backbone_reads(declared, expected):
+    torch.manual_seed(0)
+    backbone = _SizeWitness(declared)
+    protocol.evaluate_backbone(backbone, "synthbirds", "ci", "linear")  # train, val, test
+    assert backbone.seen == {(expected, expected)}

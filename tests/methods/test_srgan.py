@@ -96,6 +96,26 @@ def test_two_phases_pixel_warm_up_then_the_game():
     assert any(p.grad is not None for p in method.generator.parameters())
 
 
+def test_a_multi_scale_discriminator_judges_every_scale_in_both_steps():
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    method = _small(discriminator_scales=2, pixel_fraction=0.0)  # HR 32: judged at 32, 16
+    lr, hr = method.views(torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8))
+    sizes: list[int] = []
+    method.discriminator.layers[0].register_forward_pre_hook(
+        lambda module, inputs: sizes.append(inputs[0].shape[-1]))
+    steps = list(method.training_steps((lr, hr), None))
+    assert sizes == [32, 16, 32, 16, 32, 16, 32]  # D: real, fake; G: fake, real's maps
+    method.eval()
+    logits = method._judge(hr)
+    half = F.interpolate(hr, size=16, mode="bicubic", antialias=True, align_corners=False)
+    assert logits.shape == (8,)
+    assert torch.allclose(logits[:4], method.discriminator(hr))
+    assert torch.allclose(logits[4:], method.discriminator(half))
+    assert torch.isfinite(steps[0][1]) and torch.isfinite(steps[1][1])
+
+
 def test_content_auto_falls_back_to_feature_matching_with_a_notice(monkeypatch):
     monkeypatch.setattr(srgan_losses, "vgg_weights_cached", lambda: False)
     from fgssl.methods import srgan
@@ -175,8 +195,24 @@ def test_checkpoints_give_either_network_as_a_backbone(tmp_path):
     assert name == "srgan-g" and isinstance(features_g, GeneratorFeatures)
     assert torch.equal(features_g.generator.head[0].weight, method.generator.head[0].weight)
     assert backbone_for(str(tmp_path), prof)[0] == "srgan"  # the configured default: D
-    with pytest.raises(ValueError, match="not for random"):
-        backbone_for("random", prof, features="g")
+    assert features_d.input_size == method.hr_size == 32  # read where it judged: HR images
+
+
+def test_random_srgan_networks_are_seeded_untrained_copies():
+    from fgssl.config import profile
+    from fgssl.methods.registry import backbone_for
+    from fgssl.models.srgan_nets import DiscriminatorFeatures
+
+    prof = profile("ci")
+    name, critic = backbone_for("random", prof, seed=3, features="d")
+    assert name == "random-srgan-d" and isinstance(critic, DiscriminatorFeatures)
+    assert critic.input_size == 64  # the size a trained one is read at, for a fair baseline
+    first = critic.discriminator.layers[0][0].weight
+    assert torch.equal(first, backbone_for("random", prof, 3, "d")[1]
+                       .discriminator.layers[0][0].weight)
+    assert not torch.equal(first, backbone_for("random", prof, 4, "d")[1]
+                           .discriminator.layers[0][0].weight)
+    assert backbone_for("random", prof, 3, "g")[0] == "random-srgan-g"
 
 
 def test_bad_options_are_clear_errors():
@@ -186,3 +222,7 @@ def test_bad_options_are_clear_errors():
         _small(features="both")
     with pytest.raises(ValueError, match="not divisible by the scale 4"):
         _small(hr_size=30)
+    with pytest.raises(ValueError, match="discriminator_scales must be at least 1"):
+        _small(discriminator_scales=0)
+    with pytest.raises(ValueError, match="its smallest copy would be 8 px"):
+        _small(discriminator_scales=3)  # 32, 16, 8 px: D needs at least 16
