@@ -44,7 +44,7 @@ PRETRAINED = {  # entry -> (method, options) trained once (srgan-d and srgan-g s
     "supervised": ("supervised", {})}
 ENTRIES = (*PRETRAINED, "random", "random-srgan-d", "scratch", "pmg", "pmg-imagenet",
            "imagenet")  # table order
-RANDOM_INIT = {"random": None, "random-srgan-d": "d"}  # entry -> network untrained (profile's)
+RANDOM_INIT = {"random": None, "random-srgan-d": "d"}  # entry -> SRGAN network (None: backbone)
 OPT_IN = ("pmg", "pmg-imagenet")  # run only when asked for (--methods): PMG is slow on a CPU
 IMAGENET = ("imagenet", "pmg-imagenet")  # need torchvision's cached ImageNet weights
 END_TO_END = {  # entry -> how it trains on each label budget; it has no frozen backbone
