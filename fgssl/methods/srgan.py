@@ -10,8 +10,9 @@ Training pairs are made on the fly: a high-resolution image (HR; ``hr_size``, by
 profile's image size but at least 64 px, so that ×4 leaves a 16-px input) and its degraded
 copy (LR; :func:`degrade`: optional blur, bicubic down-scaling with antialiasing by ``scale``,
 optional noise). Two phases, as in the paper: the generator first learns on the pixel loss
-alone (SRResNet; the first ``pixel_fraction`` of training), then both networks play the
-adversarial game, each with its own Adam optimizer, stepped in turn by :func:`fgssl.train.fit`.
+alone (SRResNet; the first ``pixel_fraction`` of training), then it also plays the
+adversarial game against the discriminator; each network has its own Adam optimizer, stepped
+in turn by :func:`fgssl.train.fit`.
 The networks are sized for a CPU (generator: 32 channels, 4 residual blocks, a 3x3 last
 convolution; discriminator: 16 to 128 channels); the paper's are ``generator_channels=64,
 generator_blocks=16, generator_tail=9, discriminator_width=64``.
@@ -24,6 +25,15 @@ discriminator must also judge shapes and colours. On SynthBirds (``cpu`` profile
 ``benchmarks/srgan_synthbirds.py``) it raised the PSNR gain over bicubic from +0.99 ± 0.27 dB
 (2 seeds) to +1.40 ± 0.09 dB (3 seeds), the discriminator's linear probe going from 16.7% to
 15.1%; a third scale (16 px) lowered the probe to 12.2% (2 seeds).
+
+A second departure, also on by default (``discriminator_warmup=True``): the discriminator
+learns from the first step. During the warm-up the generator does not listen to it, but it
+already learns to tell the generator's output from real images; so it trains for the whole
+run instead of its second half, and its learning-rate schedule (which advances only when its
+optimizer steps) runs to its end like the generator's, instead of stopping at 59% of its
+peak. On SynthBirds (same benchmark, 3 seeds) the discriminator's linear probe rose from
+15.1% ± 0.4 to 22.7% ± 1.3 (untrained: 9.7% ± 1.4), the PSNR gain was +1.36 ± 0.21 dB, and
+training took 149 s ± 21 instead of 106 s.
 
 The discriminator's features (``srgan-d``) are read at ``hr_size``, the size of the images it
 judges: a discriminator trained on 64-px images and shown 32-px ones is probed no better than
@@ -125,7 +135,8 @@ class SRGAN(Method):
                  content: str = "auto", adversarial_weight: float = 1e-2,
                  content_weight: float = 1.0, pixel_fraction: float = 0.5,
                  blur: float = 0.0, noise: float = 0.0, features: str = "d",
-                 depths: str = "all", discriminator_scales: int = 2) -> None:
+                 depths: str = "all", discriminator_scales: int = 2,
+                 discriminator_warmup: bool = True) -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be 'd' (discriminator) or 'g' (generator), got "
                              f"{features!r}")
@@ -165,7 +176,8 @@ class SRGAN(Method):
             "adversarial_weight": adversarial_weight, "content_weight": content_weight,
             "pixel_fraction": pixel_fraction, "blur": blur, "noise": noise,
             "features": features, "depths": depths,
-            "discriminator_scales": discriminator_scales}
+            "discriminator_scales": discriminator_scales,
+            "discriminator_warmup": discriminator_warmup}
         self.scale, self.pixel, self.adversarial = scale, pixel, adversarial
         self.content = self.arguments["content"] = _resolve_content(content)
         # not a submodule: its fixed ImageNet weights stay out of checkpoints and optimizers
@@ -174,6 +186,7 @@ class SRGAN(Method):
         self.adversarial_weight, self.content_weight = adversarial_weight, content_weight
         self.pixel_fraction, self.blur, self.noise = pixel_fraction, blur, noise
         self.discriminator_scales = discriminator_scales
+        self.discriminator_warmup = discriminator_warmup
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -216,13 +229,14 @@ class SRGAN(Method):
 
     def training_steps(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
                        ) -> Iterator[Step]:
-        """Adversarial phase: a discriminator step (optimizer 1) on real HR and detached SR
-        images, then a generator step (optimizer 0) against the updated discriminator.
-        Warm-up: the generator step on the pixel loss only."""
+        """A discriminator step (optimizer 1) on real HR and detached SR images, then a
+        generator step (optimizer 0): in the adversarial phase against the updated
+        discriminator, in the warm-up on the pixel loss only. With ``discriminator_warmup``
+        off, the warm-up has no discriminator step (the paper's schedule)."""
         low, high = inputs
         generated = self.generator(low)
         adversarial = self.adversarial_phase
-        if adversarial:
+        if adversarial or self.discriminator_warmup:
             real_logits = self._judge(high)
             fake_logits = self._judge(generated.detach())
             d_loss = discriminator_loss(real_logits, fake_logits, self.adversarial)

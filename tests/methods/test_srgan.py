@@ -83,8 +83,14 @@ def test_two_phases_pixel_warm_up_then_the_game():
     method = _small(pixel_fraction=0.5)
     lr, hr = method.views(torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8))
     assert lr.shape == (4, 3, 8, 8) and hr.shape == (4, 3, 32, 32)
-    method.progress = 0.2
-    assert [index for index, _, _ in method.training_steps((lr, hr), None)] == [0]
+    method.progress = 0.2  # warm-up: D learns, G does not listen to it yet
+    steps = list(method.training_steps((lr, hr), None))
+    assert [index for index, _, _ in steps] == [1, 0]
+    assert set(steps[1][2]) == {"pixel_loss"}
+    assert torch.equal(steps[1][1], steps[1][2]["pixel_loss"])
+    paper = _small(pixel_fraction=0.5, discriminator_warmup=False)
+    paper.progress = 0.2
+    assert [index for index, _, _ in paper.training_steps((lr, hr), None)] == [0]
     method.progress = 0.5
     steps = list(method.training_steps((lr, hr), None))
     assert [index for index, _, _ in steps] == [1, 0]
@@ -172,7 +178,8 @@ def test_a_short_run_super_resolves_better_than_bicubic():
                   monitors=[PretextMonitor(val)])
     last = history[-1]
     assert last["val_psnr"] > last["val_psnr_bicubic"]
-    assert "d_loss" in last and "d_loss" not in history[0]  # the game began after warm-up
+    assert "d_loss" in history[0] and "d_loss" in last  # D learns from the first step
+    assert "g_adversarial" in last and "g_adversarial" not in history[0]  # G after warm-up
 
 
 def test_checkpoints_give_either_network_as_a_backbone(tmp_path):
