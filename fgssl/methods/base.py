@@ -37,6 +37,8 @@ class Method(nn.Module):
     name: str = "method"
     base_lr: float = 0.1  # SGD learning rate for a batch of 256 (scaled linearly with batch)
     data_size: int | None = None  # the image size it trains on, when not the profile's
+    # constructor arguments that config() does not record: a backbone handed over at run time
+    runtime_arguments: tuple[str, ...] = ()
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()

@@ -124,6 +124,7 @@ class PMG(Method):
 
     name = "pmg"
     base_lr = 0.2
+    runtime_arguments = ("backbone", "backbone_lr_factor")  # how fast a given backbone learns
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
                  image_size: int = 32, head_width: int = 128, backbone: nn.Module | None = None,

@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -166,9 +167,29 @@ def load_or_train(name: str, profile: str | Profile | None = None, data: str = "
 
 def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: float = 1.0,
                  seed: int = 0, epochs: int | None = None, **options: Any) -> Path | None:
-    """The folder of a finished run of ``name`` in ``runs/`` (all its epochs done), if any."""
+    """The folder of a finished run of ``name`` in ``runs/`` (all its epochs done), if any;
+    an error for one saved before settings its method has now (:func:`settings_added_since`),
+    which would be reused silently as if it had them."""
     out = default_out(name, prof, data, labels, seed, epochs, **options)
-    if (out / CHECKPOINT).is_file() and \
-            load_checkpoint(out / CHECKPOINT)["epoch"] >= (epochs or prof.epochs_for(name)):
-        return out
-    return None
+    if not (out / CHECKPOINT).is_file():
+        return None
+    state = load_checkpoint(out / CHECKPOINT)
+    unrecorded = settings_added_since(state)
+    if unrecorded:
+        raise ValueError(f"{out} was trained by an earlier fgssl, before {name} had the "
+                         f"settings it has now ({', '.join(unrecorded)}), so it is not the "
+                         f"{name} asked for: delete that folder to train again, or move it to "
+                         "keep it")
+    return out if state["epoch"] >= (epochs or prof.epochs_for(name)) else None
+
+
+def settings_added_since(state: dict[str, Any]) -> list[str]:
+    """The settings (constructor arguments) of a checkpoint's method that its saved config
+    lacks: added to fgssl after it was saved, so the run followed their earlier behaviour,
+    whatever their default is now. None for a checkpoint of no known method (loading it says
+    so)."""
+    if state.get("method") not in METHODS:
+        return []
+    method = METHODS[state["method"]]
+    arguments = inspect.signature(method).parameters
+    return sorted(set(arguments) - set(state["config"]) - set(method.runtime_arguments))

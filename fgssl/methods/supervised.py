@@ -35,6 +35,7 @@ class Supervised(Method):
 
     name = "supervised"
     base_lr = 0.2
+    runtime_arguments = ("backbone",)
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
                  image_size: int = 32, backbone: nn.Module | None = None) -> None:

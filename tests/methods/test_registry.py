@@ -8,6 +8,8 @@ from fgssl.methods.registry import (
     default_out,
     load_or_train,
     method_from_checkpoint,
+    method_names,
+    settings_added_since,
 )
 
 
@@ -75,6 +77,30 @@ def test_a_checkpoint_from_another_architecture_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="another version of fgssl's simclr"):
         method_from_checkpoint(tmp_path)
     assert trained.history
+
+
+def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
+    from fgssl.train import CHECKPOINT
+    from fgssl.utils import atomic_save, load_checkpoint
+
+    load_or_train("simclr", "ci", epochs=1, progress=False)
+    run = runs_root() / "ci" / "synthbirds" / "simclr-standard-seed0"
+    state = load_checkpoint(run / CHECKPOINT)
+    del state["config"]["temperature"]  # as if saved before SimCLR had that setting
+    atomic_save(state, run / CHECKPOINT)
+    with pytest.raises(ValueError, match=r"before simclr had the settings it has now "
+                                         r"\(temperature\), so it is not.*delete that folder"):
+        load_or_train("simclr", "ci", epochs=1, progress=False)
+    saved = load_checkpoint(run / CHECKPOINT)  # kept as it was: nothing lost
+    assert saved["config"] == state["config"] and saved["epoch"] == state["epoch"]
+    assert method_from_checkpoint(run).config()["temperature"] == 0.2  # still evaluable
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_a_fresh_checkpoint_records_every_setting_of_its_method(name):
+    options = {"content": "features"} if name == "srgan" else {}  # no notice about VGG
+    method = build_method(name, profile("ci"), num_classes=3, **options)
+    assert settings_added_since({"method": name, "config": method.config()}) == []
 
 
 def test_load_or_train_is_exported_at_the_top_level():
