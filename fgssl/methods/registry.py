@@ -186,8 +186,8 @@ def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: flo
 def settings_added_since(state: dict[str, Any]) -> list[str]:
     """The settings (constructor arguments) of a checkpoint's method that its saved config
     lacks: added to fgssl after it was saved, so the run followed their earlier behaviour,
-    whatever their default is now. None for a checkpoint of no known method (loading it says
-    so)."""
+    whatever their default is now. Empty for a checkpoint of no known method (loading it
+    says so)."""
     if state.get("method") not in METHODS:
         return []
     method = METHODS[state["method"]]

@@ -94,6 +94,7 @@ def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
     saved = load_checkpoint(run / CHECKPOINT)  # kept as it was: nothing lost
     assert saved["config"] == state["config"] and saved["epoch"] == state["epoch"]
     assert method_from_checkpoint(run).config()["temperature"] == 0.2  # still evaluable
+    assert settings_added_since({"method": "byol", "config": {}}) == []  # loading says why
 
 
 @pytest.mark.parametrize("name", method_names())
