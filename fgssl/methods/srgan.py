@@ -36,8 +36,8 @@ peak. On SynthBirds (same benchmark, 3 seeds) the discriminator's linear probe r
 training took 149 s ± 21 instead of 106 s.
 
 The discriminator's features (``srgan-d``) are read at ``hr_size``, the size of the images it
-judges: a discriminator trained on 64-px images and shown 32-px ones is probed no better than
-untrained (see :class:`~fgssl.models.srgan_nets.DiscriminatorFeatures`).
+judges: a discriminator trained on 64-px images and shown 32-px ones loses most of what it
+learned (see :class:`~fgssl.models.srgan_nets.DiscriminatorFeatures`).
 
 Example::
 
