@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from fgssl.config import profile
+from fgssl.methods.simclr import SimCLR
 
 GIB = 2**30
 
@@ -40,7 +41,7 @@ def main() -> None:
     gpu = profile("gpu")
     cache = gpu.n_unlabelled * gpu.image_size ** 2 * 3
     peak = resnet18["paths"]["gpu"]["peak_mem_bytes"] + cache
-    print(f"\ngpu profile (resnet18, {gpu.image_size} px, batch {gpu.batch_size_for('simclr')}):"
+    print(f"\ngpu profile (resnet18, {gpu.image_size} px, batch {SimCLR.batch_size_for(gpu)}):"
           f" step peak {resnet18['paths']['gpu']['peak_mem_bytes'] / GIB:.2f} GiB + its "
           f"{gpu.n_unlabelled:,}-image cache {cache / GIB:.2f} GiB = {peak / GIB:.2f} GiB")
     checks.append(("gpu profile peak memory <= 14 GiB", peak <= 14 * GIB))

@@ -29,8 +29,8 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
-from fgssl.methods.jigsaw import permutation_set
-from fgssl.methods.registry import backbone_for, pretrain
+from fgssl.methods.jigsaw import Jigsaw, permutation_set
+from fgssl.study.runs import backbone_for, pretrain
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
     for seed in range(args.seeds):
         start = time.perf_counter()
         method, history = pretrain("jigsaw", prof, seed=seed, out=args.out / f"jigsaw-seed{seed}",
-                                   resume=False, progress=False,
+                                   resume=False, progress_bar=False,
                                    permutations=args.permutations, grid=args.grid)
         runs["pretrain_seconds"].append(time.perf_counter() - start)
         runs["pretext_train"].append(history[-1]["pretext_accuracy"])
@@ -67,7 +67,7 @@ def main() -> None:
     chosen = permutation_set(args.permutations, args.grid)
     result: dict[str, Any] = {
         "profile": prof.name, "image_size": prof.image_size, "backbone": prof.backbone,
-        "epochs": prof.epochs_for("jigsaw"), "permutation_set": chosen.report(),
+        "epochs": Jigsaw.epochs_for(prof), "permutation_set": chosen.report(),
         "chance": 1 / args.permutations, **{key: summarise(values) for key, values in runs.items()}}
     result["pretext_val_by_hamming"] = {
         distance: summarise([scores[distance] for scores in by_hamming if distance in scores])

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import nn
 
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
-from fgssl.evaluate.features import extract_features
+from fgssl.evaluate.finetune import predict
 from fgssl.evaluate.metrics import classification_metrics, summarise
-from fgssl.methods.registry import pretrain
+from fgssl.methods.registry import method_class
+from fgssl.study.runs import pretrain
 
 
 def main() -> None:
@@ -44,22 +44,16 @@ def main() -> None:
         for name in ("supervised", "pmg"):
             started = time.perf_counter()
             method, _ = pretrain(name, prof, seed=seed, out=args.out / f"{name}-seed{seed}",
-                                 resume=False, progress=False)
+                                 resume=False, progress_bar=False)
             runs.setdefault(f"{name}_train_seconds", []).append(time.perf_counter() - started)
-            method.eval()
-            if name == "pmg":
-                predicted, truth = method.predict(test)
-            else:
-                logits, truth = extract_features(nn.Sequential(method.backbone,
-                                                               method.classifier), test)
-                predicted = logits.argmax(1)
+            predicted, truth = predict(method.eval(), test)
             metrics = classification_metrics(truth, predicted)
             for key in ("top1", "mean_per_class_acc"):
                 runs.setdefault(f"{name}_{key}", []).append(metrics[key])
     result: dict[str, Any] = {
         "profile": prof.name, "image_size": prof.image_size, "backbone": prof.backbone,
-        "epochs": {m: prof.epochs_for(m) for m in ("supervised", "pmg")},
-        "batch": {m: prof.batch_size_for(m) for m in ("supervised", "pmg")},
+        "epochs": {m: method_class(m).epochs_for(prof) for m in ("supervised", "pmg")},
+        "batch": {m: method_class(m).batch_size_for(prof) for m in ("supervised", "pmg")},
         "n_test": len(test), **{key: summarise(values) for key, values in runs.items()}}
     result["pmg_minus_supervised_top1"] = round(float(
         np.mean(runs["pmg_top1"]) - np.mean(runs["supervised_top1"])), 4)

@@ -26,7 +26,7 @@ from fgssl.data.cache import CachedImages
 from fgssl.data.synthbirds import SynthBirds
 from fgssl.methods.simclr import SimCLR
 from fgssl.models.backbones import BACKBONES
-from fgssl.train import fit
+from fgssl.train import Hardware, Hyperparameters, Watch, fit
 from fgssl.utils import choose_device
 
 
@@ -48,8 +48,9 @@ def main() -> None:
         torch.cuda.reset_peak_memory_stats(device)
     method = SimCLR(args.backbone, args.size)
     history = fit(method, CachedImages(rendered.images, rendered.labels), "gpu", None,
-                  epochs=args.epochs, batch_size=args.batch, progress=False, data_path="gpu",
-                  compile=args.compile)
+                  hyper=Hyperparameters(epochs=args.epochs, batch_size=args.batch),
+                  hardware=Hardware(data_path="gpu", compile_backbone=args.compile),
+                  watch=Watch(progress_bar=False))
     steps = args.images // args.batch
     result = {
         "backbone": args.backbone, "size": args.size, "images": args.images,

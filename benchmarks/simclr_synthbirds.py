@@ -32,7 +32,9 @@ from fgssl.data.synthbirds import NUM_CLASSES
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.base import Method
-from fgssl.methods.registry import backbone_for, pretrain
+from fgssl.methods.registry import method_class
+from fgssl.methods.simclr import SimCLR
+from fgssl.study.runs import backbone_for, pretrain
 from fgssl.transforms import VARIANTS
 
 STAGES = ("random", "supervised", "simclr", "low", "variants")
@@ -60,11 +62,11 @@ def main() -> None:
 
     def train(name: str, seed: int, labels: float = 1.0, **options: Any
               ) -> tuple[Method, float, list[dict[str, Any]]]:
-        epochs = prof.epochs_for(name)  # a label budget's epoch has as many steps as a full one
+        epochs = method_class(name).epochs_for(prof)  # a budget's epoch: as many steps
         start = time.perf_counter()
         tag = "-".join([name, *options.values(), f"labels{labels:g}", f"seed{seed}"])
         method, history = pretrain(name, prof, labels=labels, seed=seed, epochs=epochs,
-                                   out=args.out / tag, progress=False, **options)
+                                   out=args.out / tag, progress_bar=False, **options)
         return method, time.perf_counter() - start, history
 
     if "random" in stages:
@@ -85,7 +87,7 @@ def main() -> None:
             **{p: summarise([probe(m.backbone, protocol=p) for m, _, _ in simclr_runs])
                for p in ("linear", "knn")},
             "pretrain_seconds": summarise([s for _, s, _ in simclr_runs]),
-            "epochs": prof.epochs_for("simclr"),
+            "epochs": SimCLR.epochs_for(prof),
             "knn_by_epoch": [round(r["knn_top1"], 4) for r in simclr_runs[0][2]]}
     if "low" in stages:
         seeds = range(args.eval_seeds)

@@ -33,8 +33,9 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
-from fgssl.methods.registry import backbone_for, build_method, pretrain
+from fgssl.methods.srgan import SRGAN
 from fgssl.models.srgan_nets import DiscriminatorFeatures
+from fgssl.study.runs import backbone_for, pretrain
 
 PROTOCOLS = ("linear", "knn")
 
@@ -66,7 +67,7 @@ def main() -> None:
     for seed in range(args.seeds):
         start = time.perf_counter()
         method, history = pretrain("srgan", prof, seed=seed, out=args.out / f"srgan-seed{seed}",
-                                   resume=False, progress=False, **options)
+                                   resume=False, progress_bar=False, **options)
         record("pretrain_seconds", time.perf_counter() - start)
         test = catalog.dataset("synthbirds", "test", size=method.hr_size, profile=prof)
         quality = method.pretext_metrics(torch.stack([test[i][0] for i in range(len(test))]))
@@ -74,7 +75,7 @@ def main() -> None:
             record(f"test_{key}", value)
         record("psnr_gain_db", quality["psnr"] - quality["psnr_bicubic"])
         torch.manual_seed(seed)
-        untrained = build_method("srgan", prof, **options)
+        untrained = SRGAN.build(prof, **options)
         backbones = {f"srgan-{f}": method.feature_backbone(f) for f in ("d", "g")}
         backbones["srgan-d_at_profile_size"] = DiscriminatorFeatures(  # half its training size
             method.discriminator, input_size=prof.image_size)
@@ -89,7 +90,7 @@ def main() -> None:
                        evaluate_backbone(backbone, "synthbirds", read_at, protocol)["top1"])
     result: dict[str, Any] = {
         "profile": prof.name, "hr_size": method.hr_size, "scale": method.scale,
-        "epochs": prof.epochs_for("srgan"), "batch_size": prof.batch_size_for("srgan"),
+        "epochs": SRGAN.epochs_for(prof), "batch_size": SRGAN.batch_size_for(prof),
         "config": method.config(), "final_epoch": history[-1],
         **{key: summarise(values) for key, values in runs.items()}}
     for features, same_size in (("d", "random_backbone_at_hr_size"), ("g", "random_backbone")):

@@ -6,12 +6,14 @@ trained now); it is imported on first use, so ``import fgssl`` stays light.
 
 from typing import Any
 
-__version__ = "0.1.0"
+from fgssl.config import VERSION as __version__
+
+__all__ = ["__version__", "load_or_train"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "load_or_train":
-        from fgssl.methods.registry import load_or_train
+        from fgssl.study.runs import load_or_train
 
         return load_or_train
     raise AttributeError(f"module 'fgssl' has no attribute {name!r}")

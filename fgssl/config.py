@@ -12,6 +12,7 @@ Environment variables (read here and nowhere else):
 - ``FGSSL_DATA``      dataset root (default ``data/`` of the checkout, see :func:`project_root`).
 - ``FGSSL_RUNS``      checkpoints and results (default ``runs/`` of the checkout).
 - ``FGSSL_SOLUTIONS`` ``1`` makes unsolved exercise cells fall back to the reference solutions.
+- ``XDG_CACHE_HOME``  where the command line keeps its facts about the kit (``~/.cache``).
 - ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``: set by ``torchrun`` for each process it starts.
 
 Example::
@@ -23,14 +24,11 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
+VERSION = "0.1.0"  # fgssl's version (pyproject.toml says the same; a test checks)
 PROFILE_NAMES = ("ci", "cpu", "gpu")
 
 
@@ -38,65 +36,34 @@ PROFILE_NAMES = ("ci", "cpu", "gpu")
 class Profile:
     """How big everything is for one kind of machine.
 
-    ``*_per_class`` sizes apply to SynthBirds (real datasets bring their own splits);
-    ``n_unlabelled`` is the size of SynthBirds' unlabelled pool.
+    ``epochs`` and ``batch_size`` are the defaults; a method whose schedule differs says so
+    itself (:attr:`fgssl.methods.base.Method.schedule`). ``*_per_class`` sizes apply to
+    SynthBirds (real datasets bring their own splits); ``n_unlabelled`` is the size of
+    SynthBirds' unlabelled pool.
     """
 
     name: str
     image_size: int
     backbone: str
-    batch_size: Mapping[str, int]  # per method name, with a "default"
-    epochs: Mapping[str, int]  # per method name, with a "default"
+    batch_size: int
+    epochs: int
     n_unlabelled: int
     train_per_class: int
     val_per_class: int
     test_per_class: int
     workers: int
 
-    def epochs_for(self, method: str) -> int:
-        """Training epochs for ``method`` in this profile."""
-        return self.epochs.get(method, self.epochs["default"])
-
-    def batch_size_for(self, method: str) -> int:
-        """Training batch size for ``method`` in this profile."""
-        return self.batch_size.get(method, self.batch_size["default"])
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickles (for worker processes) through plain dicts: mapping proxies do not."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return _unpickle_profile, ({name: dict(value) if isinstance(value, Mapping) else value
-                                    for name, value in fields.items()},)
-
-
-def _unpickle_profile(fields: dict[str, Any]) -> Profile:
-    return Profile(**{name: _per_method(**value) if isinstance(value, dict) else value
-                      for name, value in fields.items()})
-
-
-def _per_method(**values: int) -> Mapping[str, int]:
-    return MappingProxyType(values)
-
 
 PROFILES: dict[str, Profile] = {
-    "ci": Profile(
-        name="ci", image_size=32, backbone="small_cnn", batch_size=_per_method(default=64),
-        epochs=_per_method(default=1),
-        n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4, workers=0,
-    ),
-    "cpu": Profile(
-        name="cpu", image_size=32, backbone="small_cnn",
-        batch_size=_per_method(default=256, supervised=64, pmg=64, srgan=64, finetune=64),
-        epochs=_per_method(default=12, supervised=30, pmg=15, srgan=2, finetune=6),
-        n_unlabelled=10_000, train_per_class=100, val_per_class=25, test_per_class=50,
-        workers=0,
-    ),
-    "gpu": Profile(
-        name="gpu", image_size=224, backbone="resnet18",
-        batch_size=_per_method(default=256, supervised=64, pmg=32, srgan=32, finetune=64),
-        epochs=_per_method(default=200, supervised=100, pmg=50, srgan=30, finetune=30),
-        n_unlabelled=20_000, train_per_class=100, val_per_class=25, test_per_class=50,
-        workers=2,
-    ),
+    "ci": Profile(name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=1,
+                  n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4,
+                  workers=0),
+    "cpu": Profile(name="cpu", image_size=32, backbone="small_cnn", batch_size=256, epochs=12,
+                   n_unlabelled=10_000, train_per_class=100, val_per_class=25,
+                   test_per_class=50, workers=0),
+    "gpu": Profile(name="gpu", image_size=224, backbone="resnet18", batch_size=256, epochs=200,
+                   n_unlabelled=20_000, train_per_class=100, val_per_class=25,
+                   test_per_class=50, workers=2),
 }
 
 
@@ -143,6 +110,13 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
 def runs_root() -> Path:
     """Where checkpoints and results go: ``FGSSL_RUNS``, else the project's ``runs/``."""
     return Path(os.environ.get("FGSSL_RUNS") or project_root() / "runs")
+
+
+def cache_root() -> Path:
+    """Where fgssl keeps what it can compute again (the command line's facts about the kit):
+    ``$XDG_CACHE_HOME/fgssl``, else ``~/.cache/fgssl``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fgssl"
 
 
 def solutions_enabled() -> bool:

@@ -6,10 +6,8 @@ and even on the CPU itself. :class:`BatchSimCLRViews` draws the same random para
 image (crop, flip, colour jitter, hue, grayscale, blur, fine-grained variant) but applies them
 as a few tensor operations over the batch (kornia for flip, jitter, grayscale and blur; fgssl's
 own crop, hue rotation and variants). Same recipe, same parameters and defaults as the
-per-image views.
-
-On 2 CPU cores, a batch of 256 SynthBirds images at 32 px: 7,854 images/s against 980 for the
-per-image path (``benchmarks/augment_speed.py``, one run; 6.6-21x across the variants).
+per-image views, several times faster even on a CPU (``benchmarks/augment_speed.py``;
+docs/RESULTS.md).
 
 Example::
 
@@ -40,8 +38,7 @@ def random_resized_crop(images: torch.Tensor, size: int, scale: tuple[float, flo
     ``ratio``, at a random place (the first of ``attempts`` draws that fits; else the largest
     centred box of an allowed ratio); all boxes are resized bilinearly to ``size`` x ``size``
     by one ``grid_sample`` (no antialiasing: in fgssl a crop is never larger than the output).
-    (B, C, H, W) -> (B, C, size, size) float. kornia's version resizes image by image: 16 ms
-    for a batch of 256 at 32 px on 2 CPU cores, against 3 ms here.
+    (B, C, H, W) -> (B, C, size, size) float; faster than kornia's (docs/RESULTS.md).
     """
     batch, _, height, width = images.shape
     draws = torch.rand(2, batch, attempts, device=images.device)

@@ -5,12 +5,13 @@ schedule per optimizer that is *stepped* (linear warm-up, then cosine decay, per
 study created a scheduler and never stepped it) and mixed precision: bf16 where the GPU
 supports it, else fp16 with a gradient scaler; bf16 on a CPU that computes it natively,
 float32 on other CPUs. :meth:`Optimisation.step` then runs one iteration of the method: each
-of its losses computed under autocast, backpropagated (outside it) and its optimizer stepped.
+of its losses computed under autocast, backpropagated (outside it) and its optimizer stepped,
+with the method's hook after every step.
 
 Example::
 
     >>> opt = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100)  # doctest: +SKIP
-    >>> loss, logs = opt.step(method.training_steps(inputs, labels))           # doctest: +SKIP
+    >>> loss, logs = opt.step(method.training_steps(inputs, labels), method)   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -68,22 +69,35 @@ class Optimisation:
     scaler: torch.amp.GradScaler
     autocast: Any
 
-    def step(self, steps: Iterator[Step]) -> tuple[torch.Tensor, list[dict[str, Log]]]:
+    def step(self, steps: Iterator[Step], method: Method
+             ) -> tuple[torch.Tensor, list[dict[str, Log]]]:
         """Take an iteration's ``(optimizer index, loss, logs)`` steps one at a time (a later
-        one sees the weights the earlier ones updated), then advance the schedule of each
-        optimizer used — once per iteration, so that a method taking several steps with one
-        optimizer (PMG) follows the same schedule over the run; return the last loss
-        (detached) and every step's logs. Nothing here waits for the device."""
+        one sees the weights the earlier ones updated): backpropagate the loss, drop the
+        gradients of the method's ``frozen_parameters()``, clip the gradient norm to its
+        ``clip_gradients`` if set, step the optimizer, call ``method.after_step(index)``.
+        Then advance the schedule of each optimizer used — once per iteration, so that a
+        method taking several steps with one optimizer (PMG) follows the same schedule over
+        the run. Returns the last loss (detached) and every step's logs. Nothing here waits
+        for the device."""
         logs, stepped = [], []
         for index, loss, step_logs in _under_autocast(steps, self.autocast):
-            self.optimizers[index].zero_grad(set_to_none=True)
+            optimizer = self.optimizers[index]
+            optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizers[index])
+            for parameter in method.frozen_parameters():
+                parameter.grad = None
+            if method.clip_gradients is not None:
+                self.scaler.unscale_(optimizer)  # clip the true gradients, not scaled ones
+                torch.nn.utils.clip_grad_norm_(
+                    [p for group in optimizer.param_groups for p in group["params"]],
+                    method.clip_gradients)
+            self.scaler.step(optimizer)
+            self.scaler.update()  # each step is its own backward: its own loss scale
+            method.after_step(index)
             logs.append(step_logs)
             stepped.append(index)
         for index in dict.fromkeys(stepped):  # once per iteration, however many steps it took
             self.schedulers[index].step()
-        self.scaler.update()
         return loss.detach(), logs
 
     def state_dict(self) -> dict[str, Any]:

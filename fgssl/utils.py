@@ -1,22 +1,23 @@
-"""Seeding, device choice and atomic checkpoint files.
+"""Seeding, device choice and checkpoint files.
 
-Checkpoints are written to a temporary file beside the target and moved into place with
-``os.replace``, so an interrupted save never leaves a half-written checkpoint; they are read
-with ``torch.load(weights_only=True)``, which refuses to run code hidden in a pickle.
+Checkpoints are written atomically (:func:`fgssl.files.atomic_write`), so an interrupted save
+never leaves a half-written checkpoint; they are read with ``torch.load(weights_only=True)``,
+which refuses to run code hidden in a pickle.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from fgssl.files import atomic_write
+
+CHECKPOINT, HISTORY = "checkpoint.pt", "history.json"  # what a training run writes to its folder
 
 
 def seed_everything(seed: int) -> None:
@@ -49,8 +50,8 @@ def choose_device(requested: str | None = None) -> torch.device:
 
 def cpu_has_native_bf16() -> bool:
     """True when this CPU computes bfloat16 in hardware (AMX tiles or AVX512-BF16: recent Xeons,
-    AMD Zen 4 and later), where bf16 autocast roughly halves a small CNN's training step; on
-    other CPUs bf16 is emulated and slower, so fgssl keeps float32 there."""
+    AMD Zen 4 and later), where bf16 autocast speeds a small CNN's training step up; on other
+    CPUs bf16 is emulated and slower, so fgssl keeps float32 there."""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu, private
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
@@ -73,25 +74,9 @@ def device_hint(device: torch.device) -> str:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def atomic_save(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Save a checkpoint dict so that ``path`` holds either the old file or the new one."""
-    return _atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(
@@ -104,15 +89,9 @@ def load_checkpoint(
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=1)
-    return _atomic_write(Path(path), lambda tmp: tmp.write_text(text))
-
-
 def atomic_save_array(array: np.ndarray, path: str | os.PathLike[str]) -> Path:
     """Save a numpy array as ``.npy``, atomically."""
     def write(tmp: Path) -> None:
         with tmp.open("wb") as file:
             np.save(file, array)
-    return _atomic_write(Path(path), write)
+    return atomic_write(path, write)

@@ -1,8 +1,8 @@
 """Independent pieces of work side by side in worker processes, their progress shown here.
 
-Small networks on a CPU put a second thread to poor use: on this project's 2-core machine,
-two one-thread SimCLR trainings side by side did 1.34x the work of one two-thread training
-(2 epochs each: 34.5 s for both at once, 46.2 s one after the other). :func:`run_all` runs
+Small networks on a CPU put a second thread to poor use: two one-thread trainings side by
+side do more work than one two-thread training after the other (docs/RESULTS.md has the
+measurement). :func:`run_all` runs
 tasks ``workers`` at a time, each worker a process with an equal share of this process's
 threads, started with ``spawn`` (``fork`` is unsafe once torch's thread pool exists). What a
 task reports — ``report("phase", text)`` or ``report("steps", done, total)`` — travels back

@@ -1,4 +1,5 @@
-"""Shared test setup: the ``ci`` profile, and data / runs folders that never touch the repo."""
+"""Shared test setup: the ``ci`` profile, and data / runs / cache folders that never touch the
+repository or the home folder."""
 
 from __future__ import annotations
 
@@ -11,4 +12,6 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FGSSL_PROFILE", "ci")
     monkeypatch.setenv("FGSSL_DATA", str(base / "data"))
     monkeypatch.setenv("FGSSL_RUNS", str(base / "runs"))
+    # the command line's facts: derived once per test session, kept outside the home folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
     monkeypatch.delenv("FGSSL_SOLUTIONS", raising=False)

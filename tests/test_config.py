@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from fgssl import config
@@ -41,11 +43,22 @@ def test_profiles_grow_from_ci_to_gpu():
     assert gpu.image_size >= cpu.image_size
 
 
-def test_batch_size_and_epochs_per_method_fall_back_to_the_default():
+def test_a_method_without_a_schedule_of_its_own_takes_the_profile_s():
+    from fgssl.methods.jigsaw import Jigsaw
+    from fgssl.methods.supervised import Supervised
+
     cpu = config.profile("cpu")
-    assert cpu.batch_size_for("supervised") == cpu.batch_size["supervised"]
-    assert cpu.batch_size_for("simclr") == cpu.batch_size["default"]
-    assert cpu.epochs_for("jigsaw") == cpu.epochs["default"]
+    assert Jigsaw.epochs_for(cpu) == cpu.epochs and Jigsaw.batch_size_for(cpu) == cpu.batch_size
+    assert Supervised.batch_size_for(cpu) != cpu.batch_size  # it has its own
+
+
+def test_the_version_is_pyproject_s():
+    import tomllib
+
+    import fgssl
+
+    manifest = tomllib.loads((config.project_root(Path(__file__)) / "pyproject.toml").read_text())
+    assert fgssl.__version__ == config.VERSION == manifest["project"]["version"]
 
 
 def test_default_paths_are_the_checkouts_wherever_jupyter_starts(monkeypatch, tmp_path):

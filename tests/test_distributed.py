@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -15,11 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl import distributed
-from fgssl.data.cache import CachedImages
 from fgssl.methods.base import Method
 from fgssl.methods.srgan import SRGAN
-from fgssl.train import fit
+from fgssl.train import Hardware, Hyperparameters, Watch, fit
 from fgssl.utils import load_checkpoint
+from tests.toy_methods import MomentumLinear, toy_data
 
 BATCH, EPOCHS = 8, 2
 
@@ -40,20 +39,18 @@ class _Linear(Method):
     def training_step(self, inputs, labels):
         return F.cross_entropy(self.backbone(inputs), labels), {}
 
-    def config(self) -> dict:
-        return {}
 
 
-def _data() -> CachedImages:
-    rng = np.random.default_rng(0)
-    return CachedImages(rng.integers(0, 256, (40, 4, 4, 3), dtype=np.uint8), np.arange(40) % 3)
+QUIET = Watch(progress_bar=False)
 
 
-def _train(out: Path | None) -> list[torch.Tensor]:
-    method = _Linear()
-    fit(method, _data(), "ci", out, epochs=EPOCHS, batch_size=BATCH, progress=False,
-        amp=False, seed=1)
-    return [p.detach().clone() for p in method.parameters()]
+def _train(out: Path | None, momentum: bool = False) -> list[torch.Tensor]:
+    """The weights after training (a momentum target's too)."""
+    method = MomentumLinear() if momentum else _Linear()
+    fit(method, toy_data(), "ci", out, hyper=Hyperparameters(epochs=EPOCHS, batch_size=BATCH,
+                                                             seed=1),
+        hardware=Hardware(amp=False), watch=QUIET)
+    return [t.detach().clone() for t in method.state_dict().values()]
 
 
 def _free_port() -> int:
@@ -62,18 +59,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rank(rank: int, world: int, port: int, out: str) -> None:
+def _rank(rank: int, world: int, port: int, out: str, momentum: bool = False) -> None:
     os.environ |= {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
     torch.set_num_threads(1)
-    weights = _train(Path(out) / "run")
+    weights = _train(Path(out) / "run", momentum)
     torch.save(weights, Path(out) / f"weights{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
-def test_two_processes_train_the_weights_one_process_trains(tmp_path):
-    mp.spawn(_rank, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
-    alone = _train(None)
+@pytest.mark.parametrize("momentum", [False, True], ids=["linear", "momentum-target"])
+def test_two_processes_train_the_weights_one_process_trains(tmp_path, momentum):
+    """A momentum target updated after every step (under torchrun too) included."""
+    mp.spawn(_rank, args=(2, _free_port(), str(tmp_path), momentum), nprocs=2, join=True)
+    alone = _train(None, momentum)
     for rank in range(2):
         for got, want in zip(torch.load(tmp_path / f"weights{rank}.pt"), alone, strict=True):
             torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
@@ -91,13 +90,14 @@ def test_what_torchrun_cannot_do_is_refused_in_one_line(monkeypatch):
     monkeypatch.setattr(distributed, "start", lambda device=None: distributed.Launch(
         0, 0, 2, torch.device("cpu")))
     with pytest.raises(ValueError, match="train it in one process"):
-        fit(SRGAN(image_size=16, hr_size=32), _data(), "ci", None, epochs=1, batch_size=8,
-            progress=False)
+        fit(SRGAN(image_size=16, hr_size=32), toy_data(), "ci", None,
+            hyper=Hyperparameters(epochs=1, batch_size=8), watch=QUIET)
     with pytest.raises(ValueError, match="--sync-bn needs GPUs"):
-        fit(_Linear(), _data(), "ci", None, epochs=1, batch_size=8, progress=False,
-            sync_batchnorm=True)
+        fit(_Linear(), toy_data(), "ci", None, hyper=Hyperparameters(epochs=1, batch_size=8),
+            hardware=Hardware(sync_batchnorm=True), watch=QUIET)
     with pytest.raises(ValueError, match="divisible by 2"):
-        fit(_Linear(), _data(), "ci", None, epochs=1, batch_size=7, progress=False)
+        fit(_Linear(), toy_data(), "ci", None, hyper=Hyperparameters(epochs=1, batch_size=7),
+            watch=QUIET)
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:

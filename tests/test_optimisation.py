@@ -37,7 +37,8 @@ def test_a_step_updates_the_weights_and_the_schedule_and_returns_a_detached_loss
     before = [p.detach().clone() for p in method.parameters()]
     first_lr = opt.lr
     images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
-    loss, logs = opt.step(method.training_steps(method.views(images), torch.arange(8) % 4))
+    loss, logs = opt.step(method.training_steps(method.views(images), torch.arange(8) % 4),
+                          method)
     assert not loss.requires_grad and list(logs[0]) == ["train_accuracy"]
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters(), strict=True))
     assert opt.lr > first_lr  # warming up
@@ -51,6 +52,20 @@ def test_several_steps_with_one_optimizer_advance_its_schedule_once():
     method = PMG(3)
     opt = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
     images, labels = torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 0])
-    _, logs = opt.step(method.training_steps(images, labels))
+    _, logs = opt.step(method.training_steps(images, labels), method)
     assert len(logs) == 4  # four optimizer steps ...
     assert opt.schedulers[0].last_epoch == 1  # ... one step of the schedule
+
+
+def test_several_steps_with_one_optimizer_work_under_a_loss_scaler():
+    """fp16 mixed precision (a T4) scales each loss; a scaler steps an optimizer once per
+    update, so each of PMG's four steps is its own update (GradScaler on the CPU here)."""
+    torch.manual_seed(0)
+    method = PMG(3)
+    opt = optimisation(method, torch.device("cpu"), lr=0.1, total_steps=100, amp=False)
+    opt.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    before = [p.detach().clone() for p in method.parameters()]
+    _, logs = opt.step(method.training_steps(torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 0])),
+                       method)
+    assert len(logs) == 4 and opt.scaler.is_enabled()
+    assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters(), strict=True))

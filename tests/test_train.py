@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
+from fgssl.evaluate.monitors import KNNMonitor
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
-from fgssl.train import KNNMonitor, fit
+from fgssl.train import Hardware, Hyperparameters, Watch, fit
 from fgssl.utils import load_checkpoint
+from tests.toy_methods import MomentumLinear, toy_data
 
 
 def _data(n: int = 48, size: int = 16, seed: int = 0) -> CachedImages:
@@ -22,9 +24,11 @@ def _simclr() -> SimCLR:
     return SimCLR(image_size=16, hidden_dim=32, projection_dim=8)
 
 
-def _fit(method, out=None, **kwargs: Any) -> list[dict]:
-    options = {"epochs": 2, "batch_size": 16, "progress": False, "seed": 3} | kwargs
-    return fit(method, _data(), "ci", out, **options)
+def _fit(method, out=None, epochs: int = 2, seed: int = 3, data_path: str = "auto",
+         **watch: Any) -> list[dict]:
+    return fit(method, _data(), "ci", out,
+               hyper=Hyperparameters(epochs=epochs, batch_size=16, seed=seed),
+               hardware=Hardware(data_path=data_path), watch=Watch(progress_bar=False, **watch))
 
 
 def _losses(history: list[dict]) -> list[float]:
@@ -118,8 +122,8 @@ def test_supervised_learns_and_the_monitor_reports():
     data.labels = (data.images.reshape(64, -1).mean(1) > 127.5).astype(np.int64)
     data.images[data.labels == 1] //= 3  # make the two classes easy to tell apart
     method = Supervised(2, image_size=16)
-    history = fit(method, data, "ci", None, epochs=4, batch_size=16, progress=False,
-                  monitors=[KNNMonitor(data, data, k=5)])
+    history = fit(method, data, "ci", None, hyper=Hyperparameters(epochs=4, batch_size=16),
+                  watch=Watch(monitors=[KNNMonitor(data, data, k=5)], progress_bar=False))
     assert history[-1]["knn_top1"] > 0.9
     assert history[-1]["loss"] < history[0]["loss"]
 
@@ -127,8 +131,8 @@ def test_supervised_learns_and_the_monitor_reports():
 def test_supervised_refuses_unlabelled_data():
     data = CachedImages(np.zeros((8, 16, 16, 3), np.uint8), np.full(8, -1))
     with pytest.raises(ValueError, match="needs labels"):
-        fit(Supervised(2, image_size=16), data, "ci", None, epochs=1, batch_size=4,
-            progress=False)
+        fit(Supervised(2, image_size=16), data, "ci", None,
+            hyper=Hyperparameters(epochs=1, batch_size=4), watch=Watch(progress_bar=False))
 
 
 class _TwoPlayers(Supervised):
@@ -158,8 +162,9 @@ class _TwoPlayers(Supervised):
 def test_several_optimizers_step_in_turn_and_objectives_follow_progress():
     data = _data(32)
     method = _TwoPlayers()
-    history = fit(method, data, "ci", None, epochs=4, batch_size=16, lr=0.1,
-                  warmup_fraction=0.01, progress=False)
+    history = fit(method, data, "ci", None,
+                  hyper=Hyperparameters(epochs=4, batch_size=16, lr=0.1, warmup_fraction=0.01),
+                  watch=Watch(progress_bar=False))
     assert method.seen[:4] == [0.0] * 4  # the critic did not move in the first half
     assert 0.0 < method.seen[4] < 1.0  # the classifier's step saw the critic just updated
     assert "critic_loss" not in history[1] and "critic_loss" in history[2]
@@ -195,3 +200,50 @@ def test_out_of_memory_suggests_a_smaller_batch():
     method = _OutOfMemory(image_size=16, hidden_dim=32, projection_dim=8)
     with pytest.raises(MemoryError, match=r"batches of 16 images .*try --batch 8"):
         _fit(method)
+
+
+def _momentum_fit(method: MomentumLinear, out=None, epochs: int = 3, **watch: Any) -> list:
+    return fit(method, toy_data(), "ci", out, hyper=Hyperparameters(epochs=epochs, batch_size=8,
+                                                                   seed=1),
+               hardware=Hardware(amp=False), watch=Watch(progress_bar=False, **watch))
+
+
+def test_after_step_runs_after_every_optimizer_step_with_its_index():
+    method = MomentumLinear()
+    _momentum_fit(method, epochs=2)  # 40 images in batches of 8: 5 steps an epoch
+    assert method.stepped == [0] * 10
+    assert method.progress_seen == [step / 10 for step in range(10)]  # set before each step
+
+
+def test_a_momentum_target_is_checkpointed_and_resumed_exactly(tmp_path):
+    straight = MomentumLinear()
+    _momentum_fit(straight, tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        _momentum_fit(MomentumLinear(), tmp_path / "cut", monitors=[_Interrupt(2)])
+    resumed = MomentumLinear()
+    with torch.no_grad():  # other weights, the target's too: all come from the checkpoint
+        for tensor in resumed.state_dict().values():
+            tensor.add_(1.0)
+    _momentum_fit(resumed, tmp_path / "cut")
+    assert not torch.equal(straight.target.weight, straight.backbone[1].weight)  # it lags
+    for name, tensor in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], tensor, rtol=0, atol=1e-7)
+
+
+def test_frozen_parameters_stay_as_they_are_until_released():
+    method = MomentumLinear(freeze_bias_until=0.5)
+    bias = method.backbone[1].bias.detach().clone()
+    _momentum_fit(method, epochs=2, monitors=[method.watch_bias])
+    assert torch.equal(method.bias_after_epoch[0], bias)  # frozen in the first half
+    assert not torch.equal(method.bias_after_epoch[1], bias)  # trained in the second
+
+
+def test_gradients_are_clipped_to_the_method_s_norm():
+    method = MomentumLinear(clip=1e-3, plain_sgd=True)
+    before = [p.detach().clone() for p in method.parameters() if p.requires_grad]
+    fit(method, toy_data(8), "ci", None, hyper=Hyperparameters(epochs=1, batch_size=8,
+                                                               warmup_fraction=0.0),
+        hardware=Hardware(amp=False), watch=Watch(progress_bar=False))
+    after = [p.detach() for p in method.parameters() if p.requires_grad]
+    moved = torch.cat([(a - b).flatten() for a, b in zip(after, before, strict=True)]).norm()
+    assert 0 < moved <= 1e-3 * (1 + 1e-5)  # one step of plain SGD at lr 1: the clipped norm

@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from fgssl.utils import atomic_write_json
+from fgssl.files import atomic_write_json
 
 FillFn = Callable[[int, int], np.ndarray]  # (start, stop) -> (stop - start, S, S, 3) uint8
 

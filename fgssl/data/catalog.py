@@ -49,7 +49,7 @@ from fgssl.data.folders import (
 )
 from fgssl.data.splits import finalise
 from fgssl.data.synthbirds import NUM_CLASSES, RENDERER_VERSION, SPECIES_NAMES, SynthBirds
-from fgssl.utils import atomic_write_json
+from fgssl.files import atomic_write_json
 
 SPLITS = ("train", "val", "test", "unlabelled")
 CHECK_FILE = "fgssl_checked.json"

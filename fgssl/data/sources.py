@@ -2,7 +2,7 @@
 
 Each ``read_*`` takes the dataset's folder under the data root and returns a
 :class:`~fgssl.data.folders.Collection`; each ``fetch_*`` downloads where that is possible.
-Facts (counts, quirks) are in ``SEED_NOTES.md`` and repeated in :mod:`fgssl.data.catalog`.
+Facts (counts, quirks) are in :mod:`fgssl.data.catalog` and ``docs/STUDY.md``.
 """
 
 from __future__ import annotations

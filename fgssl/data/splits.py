@@ -30,7 +30,7 @@ import numpy as np
 from torch.utils.data import Dataset, Subset
 
 from fgssl.data.folders import Collection, DataFormatError, Record
-from fgssl.utils import atomic_write_json
+from fgssl.files import atomic_write_json
 
 SPLIT_FILE = "fgssl_splits_seed{seed}.json"
 VAL_FRACTION = 0.1

@@ -56,17 +56,19 @@ def freeze(backbone: nn.Module) -> nn.Module:
 
 @contextlib.contextmanager
 def frozen(backbone: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode and no gradients inside the block; the previous state is restored after."""
-    was_training = backbone.training
-    requires_grad = {name: p.requires_grad for name, p in backbone.named_parameters()}
+    """Eval mode and no gradients inside the block; the previous state — every module's
+    mode and every parameter's flag, as they were — is restored after."""
+    modes = [(module, module.training) for module in backbone.modules()]
+    requires_grad = [(p, p.requires_grad) for p in backbone.parameters()]
     freeze(backbone)
     try:
         assert_frozen(backbone)
         yield backbone
     finally:
-        backbone.train(was_training)
-        for name, p in backbone.named_parameters():
-            p.requires_grad_(requires_grad[name])
+        for module, mode in modes:
+            module.training = mode
+        for parameter, flag in requires_grad:
+            parameter.requires_grad_(flag)
 
 
 def extract_features(backbone: nn.Module, data: Dataset, batch_size: int = 256,

@@ -9,11 +9,11 @@ schedule is stepped (bug 6), the model goes back to ``train()`` after every eval
 ``eval()`` (bug 7), and the epoch kept is the one best on *val*, with early stopping after
 ``patience`` epochs without improvement — the test split is never looked at here (bug 8).
 
-The head is a new linear classifier, or PMG's (``head="pmg"``: the study's supervised
-fine-grained baseline, trained the same way so that its rows share the protocol). A
-:class:`Recipe` names how an evaluation trains end to end: fine-tuning a pretrained backbone
-(``FINETUNE``), training a random init from scratch on the supervised schedule
-(``FROM_SCRATCH``), PMG from scratch or from pretrained weights.
+A :class:`~fgssl.methods.about.Recipe` names how an evaluation trains end to end: the head
+(a new linear classifier, or PMG's — the study's supervised fine-grained baseline, trained
+the same way so that its rows share the protocol), the backbone's relative rate, and whose
+schedule it follows. ``FINETUNE`` fine-tunes a pretrained backbone; the study's end-to-end
+rows declare their own (the supervised method's ``scratch``, PMG's ``pmg``).
 
 Example::
 
@@ -24,8 +24,9 @@ Example::
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,16 +36,22 @@ from torch.utils.data import Dataset
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.features import extract_features
+from fgssl.methods.about import Recipe, Schedule, schedules
 from fgssl.methods.base import Method, sgd
-from fgssl.methods.pmg import PMG
+from fgssl.methods.registry import method_class, method_classes
 from fgssl.methods.supervised import Supervised
-from fgssl.train import ProgressHook, fit
+from fgssl.train import Hardware, Hyperparameters, ProgressHook, Watch, fit
+
+FINETUNE = Recipe()  # a pretrained backbone under a new linear classifier, at a tenth its rate
 
 
 class FineTune(Supervised):
     """The supervised recipe on a copy of a given backbone, with a smaller backbone rate."""
 
     name = "finetune"
+    schedule = schedules(cpu=Schedule(epochs=6, batch_size=64),
+                         gpu=Schedule(epochs=30, batch_size=64))
+    entries = ()
 
     def __init__(self, backbone: nn.Module, num_classes: int, image_size: int = 32,
                  backbone_lr_factor: float = 0.1) -> None:
@@ -59,13 +66,25 @@ class FineTune(Supervised):
         return [sgd([(list(self.backbone.parameters()), self.backbone_lr_factor),
                      (list(self.classifier.parameters()), 1.0)], lr, weight_decay)]
 
-    def predict(self, data: Dataset, device: torch.device | str = "cpu"
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted classes and true labels of a dataset of uint8 images, frozen in eval mode
-        (through :func:`~fgssl.evaluate.features.extract_features`, the logits as features)."""
-        logits, labels = extract_features(nn.Sequential(self.backbone, self.classifier), data,
-                                          device=device)
-        return logits.argmax(1), labels
+
+class _Logits(nn.Module):
+    """A classifier as a module whose output is its ``logits``."""
+
+    def __init__(self, model: Method) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.logits(images)
+
+
+def predict(model: Method, data: Dataset, device: torch.device | str = "cpu"
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted classes and true labels of a dataset of uint8 images by a classifier with a
+    ``logits(images)`` method, frozen in eval mode (through
+    :func:`~fgssl.evaluate.features.extract_features`, the logits as features)."""
+    logits, labels = extract_features(_Logits(model), data, device=device)
+    return logits.argmax(1), labels
 
 
 class BestOnVal:
@@ -81,8 +100,7 @@ class BestOnVal:
         self.best_state: dict[str, torch.Tensor] = {}
 
     def __call__(self, method: Method, device: torch.device) -> dict[str, Any]:
-        assert isinstance(method, FineTune | PMG), "a model with a predict(data, device)"
-        predicted, labels = method.predict(self.val, device)
+        predicted, labels = predict(method, self.val, device)
         top1 = float((predicted == labels).mean())
         self.epochs += 1
         if top1 > self.best_top1:
@@ -98,53 +116,58 @@ class BestOnVal:
 class FineTuned:
     """The model with the weights of its best val epoch, in eval mode, and how it got there."""
 
-    model: FineTune | PMG
+    model: Method
     val_top1: float
     best_epoch: int
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-HEADS = ("linear", "pmg")
+def recipe_epochs(recipe: Recipe, prof: Profile) -> int:
+    """The epochs a recipe trains for at most: the fine-tuning protocol's schedule, or the
+    schedule of the method it names."""
+    owner = FineTune if recipe.epochs_of == FineTune.name else method_class(recipe.epochs_of)
+    return owner.epochs_for(prof)
 
 
-class Recipe(NamedTuple):
-    """How an evaluation trains a backbone end to end (:func:`finetune`): the head around it,
-    the backbone's learning rate relative to the head's (1.0 for a random init, i.e. training
-    from scratch) and the profile entry whose epochs it trains for at most."""
-
-    head: str = "linear"
-    backbone_lr_factor: float = 0.1
-    epochs_of: str = "finetune"
+def heads() -> list[str]:
+    """The heads a recipe can put on a backbone: ``"linear"``, and each registered method
+    that takes a given backbone at a relative rate and has ``logits`` (PMG)."""
+    return ["linear"] + [cls.name for cls in method_classes() if hasattr(cls, "logits")
+                         and "backbone_lr_factor" in inspect.signature(cls).parameters]
 
 
-FINETUNE = Recipe()  # a pretrained backbone under a new linear classifier
-FROM_SCRATCH = Recipe("linear", 1.0, "supervised")  # a random init: the supervised schedule
-PMG_FROM_SCRATCH = Recipe("pmg", 1.0, "pmg")
-PMG_PRETRAINED = Recipe("pmg", 0.1, "pmg")  # PMG's paper: pretrained layers at a tenth
+def _model(backbone: nn.Module, recipe: Recipe, num_classes: int, image_size: int) -> Method:
+    """The network a recipe trains: a copy of ``backbone`` under the recipe's head."""
+    if recipe.head not in heads():
+        raise ValueError(f"unknown head {recipe.head!r}: choose one of {', '.join(heads())}")
+    if recipe.head == "linear":
+        return FineTune(backbone, num_classes, image_size, recipe.backbone_lr_factor)
+    return method_class(recipe.head)(num_classes, image_size=image_size,
+                                     backbone=copy.deepcopy(backbone).requires_grad_(True),
+                                     backbone_lr_factor=recipe.backbone_lr_factor)
 
 
 def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int,
-             profile: str | Profile | None = None, *, head: str = "linear",
-             epochs: int | None = None, lr: float | None = None, backbone_lr_factor: float = 0.1,
-             patience: int = 3, seed: int = 0, device: str | None = None,
-             progress: bool | ProgressHook = False) -> FineTuned:
-    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels) under a
-    new ``head`` — ``"linear"``, a linear classifier (as SSL papers fine-tune), or ``"pmg"``,
-    PMG's stage heads trained progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`,
-    Du et al. 2020) — for at most ``epochs`` (default: the profile's for "finetune"), keeping
-    the epoch with the best val top-1. ``progress`` as :func:`~fgssl.train.fit`'s."""
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}: choose one of {', '.join(HEADS)}")
+             profile: str | Profile | None = None, *, recipe: Recipe = FINETUNE,
+             epochs: int | None = None, lr: float | None = None, patience: int = 3,
+             seed: int = 0, device: str | None = None, on_step: ProgressHook | None = None
+             ) -> FineTuned:
+    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels) under
+    the ``recipe``'s head — ``"linear"``, a linear classifier (as SSL papers fine-tune), or a
+    method's, e.g. ``"pmg"``: PMG's stage heads trained progressively on jigsaw patches
+    (:class:`~fgssl.methods.pmg.PMG`, Du et al. 2020) — for at most ``epochs`` (default: the
+    recipe's), keeping the epoch with the best val top-1. ``on_step`` follows the training
+    (as :class:`~fgssl.train.Watch`'s)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = int(train[0][0].shape[-1])
     torch.manual_seed(seed)
-    model: FineTune | PMG = FineTune(backbone, num_classes, image_size, backbone_lr_factor) \
-        if head == "linear" else PMG(num_classes, image_size=image_size,
-                                     backbone=copy.deepcopy(backbone).requires_grad_(True),
-                                     backbone_lr_factor=backbone_lr_factor)
+    model = _model(backbone, recipe, num_classes, image_size)
     selector = BestOnVal(val, patience)
-    history = fit(model, train, prof, None, epochs=epochs or prof.epochs_for("finetune"),
-                  lr=lr, seed=seed, monitors=[selector], stop=selector.should_stop,
-                  device=device, progress=progress)
+    history = fit(model, train, prof, None,
+                  hyper=Hyperparameters(epochs=epochs or recipe_epochs(recipe, prof), lr=lr,
+                                        seed=seed),
+                  hardware=Hardware(device=device),
+                  watch=Watch(monitors=[selector], stop=selector.should_stop,
+                              progress_bar=False, on_step=on_step))
     model.load_state_dict(selector.best_state)
     return FineTuned(model.eval(), selector.best_top1, selector.best_epoch, history)

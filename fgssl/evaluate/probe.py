@@ -68,8 +68,8 @@ def fit_linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
 
     The Cs are visited from the strongest regularisation up, each fit starting from the
     previous solution (a regularisation path), which takes a fraction of the iterations.
-    The fits run on one BLAS thread: their matrices are small, and on 2 cores that made the
-    probes of ``fgssl demo`` 5.7x faster than letting BLAS spread each product over threads.
+    The fits run on one BLAS thread: their matrices are small, and spreading each product over
+    threads costs more than it gains (docs/RESULTS.md has the measurement).
     """
     scaler = StandardScaler().fit(train_features)
     x_train, x_val = scaler.transform(train_features), scaler.transform(val_features)

@@ -30,9 +30,10 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.evaluate.features import at_input_size, extract_features
-from fgssl.evaluate.finetune import FINETUNE, Recipe, finetune
+from fgssl.evaluate.finetune import FINETUNE, finetune, predict
 from fgssl.evaluate.metrics import classification_metrics, majority_floor
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
+from fgssl.methods.about import Recipe
 from fgssl.train import ProgressHook
 from fgssl.utils import choose_device
 
@@ -71,13 +72,13 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
 
 def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   jobs: Sequence[Job], root: str | None = None, device: str | None = None,
-                  recipe: Recipe = FINETUNE, progress: bool | ProgressHook = False
+                  recipe: Recipe = FINETUNE, on_step: ProgressHook | None = None
                   ) -> list[dict[str, Any]]:
     """One result per job (as :func:`evaluate_backbone`'s), every choice made on val before
     test is read. ``recipe`` says how the ``finetune`` jobs train end to end: the head, the
-    backbone's rate relative to it (1.0 with a random init: training from scratch) and the
-    profile's epochs to train for at most; ``progress`` follows each of those trainings (as
-    :func:`~fgssl.train.fit`'s). Images are loaded at the profile's size, or at the backbone's
+    backbone's rate relative to it (1.0 with a random init: training from scratch) and whose
+    schedule it trains for at most; ``on_step`` follows each of those trainings (as
+    :class:`~fgssl.train.Watch`'s). Images are loaded at the profile's size, or at the backbone's
     ``input_size`` where it declares one (:func:`~fgssl.evaluate.features.at_input_size`)."""
     for job in jobs:
         if job.protocol not in PROTOCOLS:
@@ -104,11 +105,10 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
         budget = label_subset(train_labels, fraction=job.labels, seed=job.seed)
         if job.protocol == "finetune":
             tuned = finetune(backbone, repeated_budget(train, budget), val, num_classes, prof,
-                             head=recipe.head, epochs=prof.epochs_for(recipe.epochs_of),
-                             backbone_lr_factor=recipe.backbone_lr_factor, seed=job.seed,
-                             device=str(device_), progress=progress)
+                             recipe=recipe, seed=job.seed, device=str(device_),
+                             on_step=on_step)
             choice, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
-            predictor: Callable = functools.partial(tuned.model.predict, device=device_)
+            predictor: Callable = functools.partial(predict, tuned.model, device=device_)
         else:
             x, y = features["train"][0][budget], train_labels[budget]
             if job.protocol == "linear":

@@ -31,8 +31,8 @@ from torch import nn
 
 from fgssl.config import solutions_enabled
 from fgssl.evaluate.features import assert_frozen, freeze
-from fgssl.evaluate.image_quality import psnr
 from fgssl.evaluate.probe import knn_predict
+from fgssl.image_quality import psnr
 from fgssl.methods.jigsaw import hamming, select_max_min
 from fgssl.methods.simclr import nt_xent
 from fgssl.methods.srgan import degrade

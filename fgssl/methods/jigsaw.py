@@ -4,10 +4,12 @@ The pretext task shows a network the n x n tiles of an image in one of K fixed o
 which order it was. Which K orders matters: "the permutation set controls the ambiguity of the
 task" — two orders that differ in only a couple of tiles are nearly impossible to tell apart,
 and the network learns little from them. Noroozi & Favaro (Alg. 1) choose the set greedily:
-each new permutation is the one *farthest* (in Hamming distance, the number of tiles in a
-different place) from those chosen so far. The study we start from claimed this and did not
-do it (SEED_NOTES.md, bug 10); here the choice maximises the minimum distance, ties going to
-the larger total distance, then to the seeded random generator.
+each new permutation is the one with the largest *mean* Hamming distance (the number of tiles
+in a different place) to those chosen so far. The study we start from claimed a maximal
+Hamming set and did not build one (docs/STUDY.md, bug 10). fgssl uses a max-min variant of
+that greedy rule: each new permutation maximises its *smallest* distance to the chosen ones,
+ties going to the larger total distance, then to the seeded random generator — so that no
+two permutations of the set are close.
 
 Example::
 
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl.config import runs_root
+from fgssl.methods.about import Entry, Option
 from fgssl.methods.base import Log, Method
 from fgssl.models.backbones import build_backbone
 
@@ -54,8 +57,9 @@ def _candidates(tiles: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def max_min_hamming(count: int, tiles: int, rng: np.random.Generator) -> np.ndarray:
-    """Noroozi & Favaro's greedy selection: (count, tiles) permutations, each new one the
-    candidate whose smallest distance to those already chosen is largest."""
+    """The max-min variant of Noroozi & Favaro's greedy selection: (count, tiles)
+    permutations, each new one the candidate whose smallest distance to those already chosen
+    is largest."""
     candidates = _candidates(tiles, rng)
     if count > len(candidates):
         raise ValueError(f"{tiles} tiles have only {len(candidates)} permutations to choose "
@@ -237,19 +241,20 @@ class Jigsaw(Method):
     """
 
     name = "jigsaw"
+    summary = "Jigsaw puzzles of 3x3 tiles (Noroozi & Favaro 2016)"
     base_lr = 0.1
+    options = (Option("permutations", "the size of the permutation set (default 100)",
+                      minimum=2),
+               Option("grid", "tiles per side (default 3)", choices=(2, 3, 4)))
+    entries = (Entry("jigsaw", "Jigsaw puzzles", cost=100),)
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32, grid: int = 3,
                  permutations: int = 100, tile_fraction: float = TILE_FRACTION,
                  hidden_dim: int = 512,
                  permutation_seed: int = 0, selection: str = "max_min_hamming") -> None:
-        tile = tile_size(image_size, grid, tile_fraction)
-        super().__init__(build_backbone(backbone_name, tile))
-        self.tile = tile
-        self.arguments = {"backbone_name": backbone_name, "image_size": image_size, "grid": grid,
-                          "permutations": permutations, "tile_fraction": tile_fraction,
-                          "hidden_dim": hidden_dim, "permutation_seed": permutation_seed,
-                          "selection": selection}
+        # the backbone every method has at this image size (its stem included), shown tiles
+        super().__init__(build_backbone(backbone_name, image_size))
+        self.tile = tile_size(image_size, grid, tile_fraction)
         chosen = permutation_set(permutations, grid, permutation_seed, selection).permutations
         self.register_buffer("permutation_table", torch.as_tensor(chosen, dtype=torch.long))
         self.grid = grid
@@ -258,9 +263,6 @@ class Jigsaw(Method):
         self.head = nn.Sequential(
             nn.Linear(tiles * self.backbone.feature_dim, hidden_dim, bias=False),
             nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, permutations))
-
-    def config(self) -> dict[str, Any]:
-        return dict(self.arguments)
 
     def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, H, W) uint8 -> puzzles (B, T, 3, tile, tile) and their permutation labels (B,)."""

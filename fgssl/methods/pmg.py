@@ -26,15 +26,12 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
 
-from fgssl.evaluate.features import extract_features
+from fgssl.methods.about import Entry, Recipe, Schedule, schedules
 from fgssl.methods.base import Method, Step, sgd
 from fgssl.methods.supervised import labelled_augmentation
 from fgssl.models.backbones import ResNetBackbone, SmallCNN, build_backbone
@@ -123,8 +120,20 @@ class PMG(Method):
     """Three stage heads and a concatenated one, trained progressively on jigsaw patches."""
 
     name = "pmg"
+    summary = "PMG, jigsaw patches at three granularities, with labels (Du et al. 2020)"
+    learns_from_labels = True
     base_lr = 0.2
     runtime_arguments = ("backbone", "backbone_lr_factor")  # how fast a given backbone learns
+    schedule = schedules(cpu=Schedule(epochs=15, batch_size=64),
+                         gpu=Schedule(epochs=50, batch_size=32))
+    entries = (
+        Entry("pmg", "PMG (progressive multi-granularity jigsaw patches, Du et al. 2020) from "
+                     "scratch on the same label budget, end to end", weights="random",
+              end_to_end=Recipe("pmg", 1.0, "pmg"), opt_in=True, cost=700),
+        Entry("pmg-imagenet", "PMG from ImageNet weights on the label budget, end to end (the "
+                              "study's baseline, at this profile's resolution)",
+              weights="imagenet", end_to_end=Recipe("pmg", 0.1, "pmg"), opt_in=True, cost=650),
+    )
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
                  image_size: int = 32, head_width: int = 128, backbone: nn.Module | None = None,
@@ -135,8 +144,6 @@ class PMG(Method):
             raise ValueError(f"backbone_lr_factor must be in [0, 1], got {backbone_lr_factor}")
         super().__init__(backbone if backbone is not None
                          else build_backbone(backbone_name, image_size))
-        self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
-                          "image_size": image_size, "head_width": head_width}
         self.backbone_lr_factor = backbone_lr_factor  # the paper: 0.1 for ImageNet weights
         self.granularities = granularities_for(image_size)
         self.heads = nn.ModuleList(_StageHead(channels, head_width, num_classes)
@@ -144,9 +151,6 @@ class PMG(Method):
         self.combined = nn.Sequential(nn.BatchNorm1d(3 * head_width),
                                       nn.Linear(3 * head_width, num_classes))
         self.augment = labelled_augmentation(image_size)  # as the supervised baseline's
-
-    def config(self) -> dict[str, Any]:
-        return dict(self.arguments)
 
     def views(self, images: torch.Tensor) -> torch.Tensor:
         return self.augment(images.float() / 255)
@@ -169,13 +173,6 @@ class PMG(Method):
         stages, combined = self.stage_logits(images)
         return torch.stack([*stages, combined]).sum(0)
 
-    def predict(self, data: Dataset, device: torch.device | str = "cpu"
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted classes (:meth:`logits`) and true labels of a dataset of uint8 images,
-        in eval mode (through :func:`~fgssl.evaluate.features.extract_features`)."""
-        logits, labels = extract_features(_Prediction(self), data, device=device)
-        return logits.argmax(1), labels
-
     def training_steps(self, inputs: torch.Tensor, labels: torch.Tensor) -> Iterator[Step]:
         """Four steps on one batch: stage k on patches of granularity ``granularities[k]``
         (finest on the shallowest), then the concatenated head on the whole image."""
@@ -189,14 +186,3 @@ class PMG(Method):
         loss = F.cross_entropy(combined, labels)
         accuracy = (combined.argmax(1) == labels).float().mean()
         yield 0, loss, {"loss_combined": loss.detach(), "train_accuracy": accuracy}
-
-
-class _Prediction(nn.Module):
-    """A PMG model as a module whose output is its prediction's logits."""
-
-    def __init__(self, pmg: PMG) -> None:
-        super().__init__()
-        self.pmg = pmg
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.pmg.logits(images)

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -27,12 +28,14 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from fgssl.gpu_augment import BatchSimCLRViews
+from fgssl.methods.about import Entry, Option
 from fgssl.methods.base import Log, Method, per_sample
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import ProjectionHead
-from fgssl.transforms import SimCLRViews
+from fgssl.transforms import VARIANTS, SimCLRViews
 
 AUGMENT_MODES = ("batch", "image")
+BEST_VARIANT = "object_crop"  # the fine-grained variant the study shows beside the standard one
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -92,16 +95,22 @@ class SimCLR(Method):
 
     Views are made for the whole batch at once (``augment="batch"``,
     :class:`~fgssl.gpu_augment.BatchSimCLRViews`) or image by image as torchvision pipelines
-    do (``augment="image"``, :class:`~fgssl.transforms.SimCLRViews`); same recipe, and the
-    batched one is about 8x faster, even on a CPU (``benchmarks/augment_speed.py``).
-
-    The temperature defaults to 0.2 (the study used 0.5; in an early trial on SynthBirds' first
-    renderer, 8 epochs, one seed, 0.2 with crops of at least 35% of the image gave 12.1%
-    against 10.2%).
+    do (``augment="image"``, :class:`~fgssl.transforms.SimCLRViews`); same recipe. The
+    temperature defaults to 0.2 (the study used 0.5).
     """
 
     name = "simclr"
+    summary = "SimCLR, contrasting two views of each image (Chen et al. 2020)"
     base_lr = 0.3
+    # under torchrun, contrast with every process's views
+    distributed_settings = MappingProxyType({"gather_negatives": True})
+    options = (Option("variant", "the view variant (default standard): the study's "
+                                 "fine-grained augmentations", choices=VARIANTS),)
+    entries = (
+        Entry("simclr", "SimCLR, standard views", cost=110),
+        Entry(f"simclr-{BEST_VARIANT}", f"SimCLR, {BEST_VARIANT} views",
+              options={"variant": BEST_VARIANT}, cost=120),
+    )
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
                  variant: str = "standard", jitter: float = 0.5, hue: float | None = None,
@@ -111,18 +120,10 @@ class SimCLR(Method):
         super().__init__(build_backbone(backbone_name, image_size))
         if augment not in AUGMENT_MODES:
             raise ValueError(f"augment must be one of {', '.join(AUGMENT_MODES)}, got {augment!r}")
-        self.arguments = {"backbone_name": backbone_name, "image_size": image_size,
-                          "variant": variant, "jitter": jitter, "hue": hue,
-                          "temperature": temperature,
-                          "hidden_dim": hidden_dim, "projection_dim": projection_dim,
-                          "gather_negatives": gather_negatives, "augment": augment}
         self.head = ProjectionHead(self.backbone.feature_dim, hidden_dim, projection_dim)
         views = BatchSimCLRViews if augment == "batch" else SimCLRViews
         self.augment = views(image_size, variant=variant, jitter=jitter, hue=hue)
         self.temperature, self.gather_negatives = temperature, gather_negatives
-
-    def config(self) -> dict[str, Any]:
-        return dict(self.arguments)
 
     def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(self.augment, BatchSimCLRViews):

@@ -21,19 +21,14 @@ One departure from the paper, on by default (``discriminator_scales=2``): the di
 judges every image, real or generated, both as it is and reduced ×2 (antialiased) — one
 network at two scales, after the multi-scale discriminators of pix2pixHD (Wang et al. 2018).
 At half size the grain a generator cannot invent from 16 px is mostly gone, so the
-discriminator must also judge shapes and colours. On SynthBirds (``cpu`` profile,
-``benchmarks/srgan_synthbirds.py``) it raised the PSNR gain over bicubic from +0.99 ± 0.27 dB
-(2 seeds) to +1.40 ± 0.09 dB (3 seeds), the discriminator's linear probe going from 16.7% to
-15.1%; a third scale (16 px) lowered the probe to 12.2% (2 seeds).
+discriminator must also judge shapes and colours.
 
 A second departure, also on by default (``discriminator_warmup=True``): the discriminator
 learns from the first step. During the warm-up the generator does not listen to it, but it
 already learns to tell the generator's output from real images; so it trains for the whole
 run instead of its second half, and its learning-rate schedule (which advances only when its
-optimizer steps) runs to its end like the generator's, instead of stopping at 59% of its
-peak. On SynthBirds (same benchmark, 3 seeds) the discriminator's linear probe rose from
-15.1% ± 0.4 to 22.7% ± 1.3 (untrained: 9.7% ± 1.4), the PSNR gain was +1.36 ± 0.21 dB, and
-training took 149 s ± 21 instead of 106 s.
+optimizer steps) runs to its end like the generator's, instead of stopping part of the way.
+What each departure does to the features and the PSNR is measured in docs/RESULTS.md.
 
 The discriminator's features (``srgan-d``) are read at ``hr_size``, the size of the images it
 judges: a discriminator trained on 64-px images and shown 32-px ones loses most of what it
@@ -58,7 +53,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgssl.evaluate.image_quality import psnr, ssim
+from fgssl.image_quality import psnr, ssim
+from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method, Step
 from fgssl.methods.srgan_losses import (
     ADVERSARIAL_LOSSES,
@@ -73,6 +69,7 @@ from fgssl.methods.srgan_losses import (
 )
 from fgssl.models.srgan_nets import (
     MIN_JUDGED_SIZE,
+    SCALES,
     Discriminator,
     DiscriminatorFeatures,
     GeneratorFeatures,
@@ -123,10 +120,27 @@ class SRGAN(Method):
     """
 
     name = "srgan"
-    # Adam, for a batch of 256: 1e-3 at the cpu profile's 64 (Ledig et al.: 1e-4 at batch 16).
-    # In a trial on SynthBirds (cpu profile, seed 0, 9x9 last generator convolution) 1e-3 gave
-    # +1.23 dB over bicubic, 2.5e-4 +0.62 dB.
-    base_lr = 4e-3
+    summary = "adversarial super-resolution, SRGAN (Ledig et al. 2017)"
+    base_lr = 4e-3  # Adam, for a batch of 256: 1e-3 at the cpu profile's 64 (paper: 1e-4 at 16)
+    options = (Option("scale", "the super-resolution factor (default 4)", choices=SCALES),
+               Option("content", "the content loss (default auto: VGG19 when its ImageNet "
+                                 "weights are cached, else feature matching)",
+                      choices=CONTENT_LOSSES))
+    schedule = schedules(cpu=Schedule(epochs=2, batch_size=64),
+                         gpu=Schedule(epochs=30, batch_size=32))
+    feature_choices = FEATURES
+    entries = (
+        Entry("srgan-d", "SRGAN's discriminator, shown images at the size it judged in training "
+                         "(its high-resolution size: 64 px in the ci and cpu profiles, where "
+                         "the other rows see 32 px)", features="d", cost=250),
+        Entry("srgan-g", "SRGAN's generator", features="g", cost=240,
+              not_finetuned="its trunk keeps full resolution: fine-tuning it costs about 7x a "
+                            "small CNN's"),
+        Entry("random-srgan-d", "SRGAN's discriminator untrained (seeded), at srgan-d's image "
+                                "size: what srgan-d's training adds", weights="random",
+              features="d", options={"content": "none"}, cost=15,
+              not_finetuned="it is the untrained reference for srgan-d's frozen features"),
+    )
 
     def __init__(self, image_size: int = 32, scale: int = 4, hr_size: int | None = None,
                  generator_channels: int = 32, generator_blocks: int = 4,
@@ -167,19 +181,9 @@ class SRGAN(Method):
         self.generator, self.discriminator = generator, discriminator
         self.hr_size = high_size
         self.data_size = self.hr_size  # SRGAN trains on HR crops, not the profile's size
-        self.arguments = {
-            "image_size": image_size, "scale": scale, "hr_size": hr_size,
-            "generator_channels": generator_channels, "generator_blocks": generator_blocks,
-            "generator_tail": generator_tail,
-            "discriminator_width": discriminator_width, "pixel": pixel,
-            "adversarial": adversarial, "content": content,
-            "adversarial_weight": adversarial_weight, "content_weight": content_weight,
-            "pixel_fraction": pixel_fraction, "blur": blur, "noise": noise,
-            "features": features, "depths": depths,
-            "discriminator_scales": discriminator_scales,
-            "discriminator_warmup": discriminator_warmup}
         self.scale, self.pixel, self.adversarial = scale, pixel, adversarial
-        self.content = self.arguments["content"] = _resolve_content(content)
+        self.content = _resolve_content(content)
+        self.record_setting("content", self.content)  # a checkpoint rebuilds the loss it chose
         # not a submodule: its fixed ImageNet weights stay out of checkpoints and optimizers
         object.__setattr__(self, "content_network",
                            VGGContent() if self.content == "vgg" else None)
@@ -190,12 +194,12 @@ class SRGAN(Method):
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
-    def config(self) -> dict[str, Any]:
-        return dict(self.arguments)
-
-    def feature_backbone(self, features: str = "d", depths: str = "all") -> nn.Module:
-        """``srgan-d`` (``"d"``: taken at ``hr_size``, the size of the images the discriminator
-        judges) or ``srgan-g`` (``"g"``) features of this method's networks."""
+    def feature_backbone(self, features: str | None = None, depths: str = "all") -> nn.Module:
+        """``srgan-d`` (``"d"``: taken at ``hr_size``, the size of the images the
+        discriminator judges) or ``srgan-g`` (``"g"``) features of this method's networks;
+        ``None``: the backbone it was made with."""
+        if features is None:
+            return self.backbone
         if features not in FEATURES:
             raise ValueError(f"--features must be d or g, got {features!r}")
         return DiscriminatorFeatures(self.discriminator, depths, self.hr_size) \
@@ -329,5 +333,5 @@ def _resolve_content(content: str) -> str:
         return "vgg"
     warnings.warn("SRGAN: no VGG19 ImageNet weights in torchvision's cache, so the content "
                   "loss is feature matching on the discriminator; for the paper's VGG loss, "
-                  "connect to the internet and pass content='vgg' once", stacklevel=3)
+                  "connect to the internet and pass content='vgg' once", stacklevel=4)
     return "features"

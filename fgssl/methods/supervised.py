@@ -6,14 +6,13 @@ resized crop and flip) and a linear classifier; what gets evaluated is again the
 
 from __future__ import annotations
 
-from typing import Any
-
 import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fgssl.gpu_augment import RandomResizedCrop
+from fgssl.methods.about import Entry, Recipe, Schedule, schedules
 from fgssl.methods.base import Log, Method
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier
@@ -34,20 +33,30 @@ class Supervised(Method):
     backbone unless a ``backbone`` module is given (fine-tuning passes a pretrained one)."""
 
     name = "supervised"
+    summary = "the same backbone trained with labels (the ceiling)"
+    learns_from_labels = True
     base_lr = 0.2
     runtime_arguments = ("backbone",)
+    schedule = schedules(cpu=Schedule(epochs=30, batch_size=64),
+                         gpu=Schedule(epochs=100, batch_size=64))
+    entries = (
+        Entry("supervised", "supervised on all training labels (its backbone probed at 100% "
+                            "only)", all_labels_only=True, cost=90,
+              not_finetuned="it has seen every label already"),
+        Entry("scratch", "supervised from scratch on the same label budget, end to end",
+              weights="random", end_to_end=Recipe("linear", 1.0, "supervised"), cost=80),
+    )
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
                  image_size: int = 32, backbone: nn.Module | None = None) -> None:
         super().__init__(backbone if backbone is not None
                          else build_backbone(backbone_name, image_size))
-        self.arguments = {"num_classes": num_classes, "backbone_name": backbone_name,
-                          "image_size": image_size}
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)
         self.augment = labelled_augmentation(image_size)
 
-    def config(self) -> dict[str, Any]:
-        return dict(self.arguments)
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, classes) of standardised images (B, 3, H, W)."""
+        return self.classifier(self.backbone(images))
 
     def views(self, images: torch.Tensor) -> torch.Tensor:
         return self.augment(images.float() / 255)  # (B, 3, H, W) uint8 -> float
@@ -57,7 +66,7 @@ class Supervised(Method):
         if (labels < 0).any():
             raise ValueError("supervised training needs labels: use a labelled split, "
                              "not the unlabelled pool")
-        logits = self.classifier(self.backbone(inputs))
+        logits = self.logits(inputs)
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(1) == labels).float().mean()
         return loss, {"train_accuracy": accuracy}

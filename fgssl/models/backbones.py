@@ -1,18 +1,16 @@
 """Backbones: images (B, 3, H, W) in, feature vectors (B, D) out; ``feature_dim`` says D.
 
 - ``small_cnn``: four 3x3 conv layers (0.22M parameters, 8.1M multiply-adds at 32 px), fast
-  enough on a laptop CPU for the ``cpu`` profile's SimCLR: on this kit's 2-core test machine,
-  SimCLR at 32 px (batched views and training step, batch 256) ran at about 690 images/s; a
-  ResNet-18 step with the small-image stem at 23 images/s. Only the first layer downsamples
-  before the second: keeping 16x16 maps there is what lets it tell tails and beaks apart
-  (supervised on SynthBirds, ``cpu`` profile: 88.6% against 83.7% for 32-64-128-256 channels
-  with strides 2-2-1-2, one seed).
+  enough on a laptop CPU for the ``cpu`` profile's SimCLR, where a ResNet-18 is over twenty
+  times slower (docs/RESULTS.md). Only the first layer downsamples before the second:
+  keeping 16x16 maps there is what lets it tell tails and beaks apart.
 - ``resnet18`` / ``resnet50`` (He et al. 2016, torchvision) with the classifier removed. For
   small images (< 96 px) the stem switches to a 3x3 stride-1 convolution without max-pooling,
   as SimCLR does for CIFAR (Chen et al. 2020, appendix B.9), so a 32-px image is not reduced
   to 1x1 before the last stage.
 
-Every method uses the same backbone, so every evaluation compares like with like.
+Every method uses the same backbone, built for the profile's image size (Jigsaw shows it
+tiles, with the stem of the whole image's size), so every evaluation compares like with like.
 
 Example::
 

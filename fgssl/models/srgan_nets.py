@@ -127,8 +127,8 @@ class DiscriminatorFeatures(nn.Module):
     ``input_size`` is the image size the features are meant to be taken at: the size of the
     high-resolution images the discriminator judged in training (evaluation reads it, see
     :func:`fgssl.evaluate.features.at_input_size`). Its four strides are tuned to that scale:
-    on SynthBirds (``cpu`` profile, 3 seeds) a discriminator trained on 64-px images probed
-    at 22.7% with 64-px images but at 12.9% with 32-px ones; untrained, at 9.7% (64 px).
+    shown images half that size, a trained discriminator loses most of what it learned
+    (docs/RESULTS.md).
     """
 
     def __init__(self, discriminator: Discriminator, depths: str = "all",

@@ -14,7 +14,7 @@ pixel-level cousin: how much a small change of each pixel would change the score
 
 The input must be what the network saw in training — here the same
 :func:`fgssl.transforms.normalise` as training and evaluation; the study we start from
-computed its maps with a different normalisation than it trained with (SEED_NOTES.md,
+computed its maps with a different normalisation than it trained with (docs/STUDY.md,
 bug 12).
 
 **The pointing game** (Zhang et al. 2016, "Top-down Neural Attention by Excitation

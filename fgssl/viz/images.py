@@ -175,7 +175,7 @@ def sr_comparison(outputs: dict[str, torch.Tensor], count: int = 4) -> Figure:
     pixels visible), bicubic, SR and HR, the two up-scalings titled with their PSNR (dB, on
     luminance). ``outputs`` holds (B, 3, h, w) images in [0, 1] under "lr", "bicubic", "sr",
     "hr" (as :meth:`fgssl.methods.srgan.SRGAN.super_resolve` returns them)."""
-    from fgssl.evaluate.image_quality import psnr
+    from fgssl.image_quality import psnr
 
     high = outputs["hr"][:count]
     scale = high.shape[-1] // outputs["lr"].shape[-1]

@@ -13,7 +13,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from fgssl.evaluate.study import FLOOR
+from fgssl.evaluate.comparison import FLOOR
 
 PANELS = {"linear": "linear probe (frozen)", "knn": "kNN (frozen)",
           "finetune": "end to end (fine-tuned, or from scratch)"}

@@ -26,6 +26,18 @@ def test_probing_leaves_weights_and_batchnorm_statistics_unchanged():
     assert all(p.requires_grad for p in backbone.parameters())
 
 
+def test_every_module_gets_back_its_own_mode_and_every_parameter_its_flag():
+    backbone = build_backbone("small_cnn").train()
+    backbone.features[0].eval()  # a part the caller keeps in eval mode (a frozen stem)
+    backbone.features[1].requires_grad_(False)
+    with frozen(backbone):
+        pass
+    assert backbone.training and backbone.features[2].training
+    assert not backbone.features[0].training and not backbone.features[0][1].training
+    assert not any(p.requires_grad for p in backbone.features[1].parameters())
+    assert all(p.requires_grad for p in backbone.features[2].parameters())
+
+
 def test_features_are_deterministic_and_shaped():
     backbone = build_backbone("small_cnn")
     a, labels = extract_features(backbone, _data(), batch_size=7)

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
-from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune
+from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune, predict
+from fgssl.methods.about import Recipe
 from fgssl.methods.pmg import PMG
 from fgssl.models.backbones import build_backbone
 
@@ -45,26 +46,29 @@ def test_finetuning_changes_a_copy_and_keeps_the_best_val_epoch():
     val_curve = [record["val_top1"] for record in tuned.history]
     assert tuned.val_top1 == max(val_curve) > 0.9
     assert tuned.best_epoch == val_curve.index(max(val_curve)) + 1
-    predicted, labels = tuned.model.predict(_easy(32, seed=1))
+    predicted, labels = predict(tuned.model, _easy(32, seed=1))
     assert float((predicted == labels).mean()) == tuned.val_top1  # the best weights restored
     assert not tuned.model.training
 
 
 class _Scripted(FineTune):
-    """Val accuracies from a script instead of from training."""
+    """Val accuracies from a script instead of from training: on val (10 images, labels
+    0, 1, 0, 1, ...) the first ``score`` x 10 predictions are right, the others wrong."""
 
     def __init__(self, scores: list[float]) -> None:
         super().__init__(build_backbone("small_cnn"), num_classes=2, image_size=16)
         self.scores = iter(scores)
 
-    def predict(self, data, device="cpu"):
+    def logits(self, images):
         correct = round(next(self.scores) * 10)
-        return np.r_[np.zeros(correct), np.ones(10 - correct)], np.zeros(10)
+        labels = torch.arange(10) % 2
+        predicted = torch.where(torch.arange(10) < correct, labels, 1 - labels)
+        return torch.nn.functional.one_hot(predicted, 2).float()
 
 
 def test_early_stopping_waits_patience_epochs_and_keeps_the_best_weights():
     method = _Scripted([0.5, 0.7, 0.6, 0.6, 0.9])
-    selector = BestOnVal(_easy(8), patience=2)
+    selector = BestOnVal(_easy(10), patience=2)
     for epoch in range(1, 6):
         with torch.no_grad():
             method.classifier.linear.bias.fill_(epoch)  # weights that say which epoch
@@ -91,18 +95,18 @@ def test_a_pmg_head_trains_a_copy_end_to_end_and_keeps_the_best_val_epoch():
     backbone = build_backbone("small_cnn")
     before = {k: v.clone() for k, v in backbone.state_dict().items()}
     tuned = finetune(backbone, _easy(), _easy(32, seed=1), num_classes=2, profile="ci",
-                     head="pmg", epochs=3, backbone_lr_factor=1.0)
+                     recipe=Recipe("pmg", 1.0), epochs=3)
     assert isinstance(tuned.model, PMG) and not tuned.model.training
     assert tuned.model.backbone is not backbone
     assert all(torch.equal(before[k], v) for k, v in backbone.state_dict().items())
     val_top1 = [record["val_top1"] for record in tuned.history]
     assert tuned.best_epoch == 1 + int(np.argmax(val_top1))
     assert tuned.val_top1 == max(val_top1) > 0.5
-    predicted, labels = tuned.model.predict(_easy(32, seed=1))
+    predicted, labels = predict(tuned.model, _easy(32, seed=1))
     assert (predicted == labels).mean() == pytest.approx(tuned.val_top1)  # the kept weights
 
 
 def test_an_unknown_head_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown head 'mlp': choose one of linear, pmg"):
         finetune(build_backbone("small_cnn"), _easy(), _easy(), num_classes=2, profile="ci",
-                 head="mlp")
+                 recipe=Recipe("mlp"))

@@ -71,7 +71,7 @@ def test_a_recipe_chooses_the_head_and_epochs_and_its_training_reports_progress(
     recipe = protocol.Recipe("pmg", 1.0, "pmg")
     (result,) = protocol.evaluate_jobs(build_backbone("small_cnn"), "synthbirds", "ci",
                                        [protocol.Job("finetune", 0.5, 0)], recipe=recipe,
-                                       progress=lambda done, total: steps.append((done, total)))
+                                       on_step=lambda done, total: steps.append((done, total)))
     assert result["epochs"] == 1  # ci: PMG's one epoch
     total = steps[-1][1]
     assert steps == [(done, total) for done in range(1, total + 1)]

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from fgssl import exercises
-from fgssl.evaluate.image_quality import luminance
 from fgssl.exercises.checks import EXERCISES
+from fgssl.image_quality import luminance
 
 
 def nt_xent_from_formula(z1, z2, temperature):

@@ -148,15 +148,16 @@ def test_the_network_trains_on_the_set_it_was_asked_for():
 
 def test_a_short_run_solves_puzzles_above_chance_and_logs_it_on_val():
     from fgssl.data import catalog
+    from fgssl.evaluate.monitors import PretextMonitor
     from fgssl.methods.jigsaw import Jigsaw
-    from fgssl.train import PretextMonitor, fit
+    from fgssl.train import Hyperparameters, Watch, fit
 
     torch.manual_seed(0)
     method = Jigsaw(image_size=32, grid=2, permutations=8, hidden_dim=64)
     pool = catalog.dataset("synthbirds", "unlabelled", profile="ci")
     val = catalog.dataset("synthbirds", "val", profile="ci")
-    history = fit(method, pool, "ci", None, epochs=6, batch_size=64, lr=0.2, progress=False,
-                  monitors=[PretextMonitor(val)])
+    history = fit(method, pool, "ci", None, hyper=Hyperparameters(epochs=6, batch_size=64, lr=0.2),
+                  watch=Watch(monitors=[PretextMonitor(val)], progress_bar=False))
     assert history[-1]["pretext_accuracy"] > 0.3  # on training puzzles; chance: 1/8
     assert history[-1]["val_pretext_accuracy"] > 0.3
     assert history[-1]["val_pretext_accuracy"] > history[0]["val_pretext_accuracy"]
@@ -169,3 +170,18 @@ def test_a_short_run_solves_puzzles_above_chance_and_logs_it_on_val():
     by_hamming = scores["pretext_accuracy_by_hamming"]
     assert set(by_hamming) <= {0, 2, 3, 4}  # 2x2 grid: distances from the identity
     assert all(0 <= value <= 1 for value in by_hamming.values())
+
+
+def test_the_backbone_is_the_one_every_method_has_at_the_profile_s_image_size():
+    """A ResNet's stem follows the image, not the tile: at 224 px Jigsaw's ResNet-18 has the
+    ImageNet stem, as every other method's does, though it is shown 63-px tiles."""
+    from fgssl.methods.jigsaw import Jigsaw
+    from fgssl.models.backbones import build_backbone
+
+    method = Jigsaw(backbone_name="resnet18", image_size=224, permutations=4)
+    others = build_backbone("resnet18", 224)
+    assert method.tile == 63
+    assert method.backbone.net.conv1.kernel_size == others.net.conv1.kernel_size == (7, 7)
+    assert type(method.backbone.net.maxpool) is type(others.net.maxpool)
+    puzzles, _ = method.views(torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8))
+    assert method.logits(puzzles).shape == (2, 4)  # the tiles go through it

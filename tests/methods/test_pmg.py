@@ -5,10 +5,11 @@ import torch
 from fgssl.config import profile
 from fgssl.data.cache import CachedImages
 from fgssl.data.synthbirds import NUM_CLASSES
+from fgssl.evaluate.finetune import predict
 from fgssl.methods.pmg import PMG, granularities_for, jigsaw_patches, stage_maps
-from fgssl.methods.registry import pretrain
 from fgssl.models.backbones import build_backbone
-from fgssl.train import fit
+from fgssl.study.runs import pretrain
+from fgssl.train import Hyperparameters, Watch, fit
 
 
 @pytest.mark.parametrize(("size", "expected"), [(32, (4, 2, 1)), (64, (8, 4, 2)),
@@ -76,7 +77,7 @@ def test_four_progressive_steps_per_batch_and_labels_are_required():
 
 
 def test_the_number_of_classes_comes_from_the_data(tmp_path):
-    method, _ = pretrain("pmg", profile("ci"), out=tmp_path / "pmg", progress=False)
+    method, _ = pretrain("pmg", profile("ci"), out=tmp_path / "pmg", progress_bar=False)
     assert method.combined[-1].out_features == NUM_CLASSES
     assert all(head.classifier[-1].out_features == NUM_CLASSES for head in method.heads)
 
@@ -90,8 +91,9 @@ def test_a_short_run_beats_chance():
     data = CachedImages(images, labels)
     torch.manual_seed(0)
     pmg = PMG(3)
-    fit(pmg, data, "ci", None, epochs=3, batch_size=32, progress=False)
-    predicted, truth = pmg.predict(data)
+    fit(pmg, data, "ci", None, hyper=Hyperparameters(epochs=3, batch_size=32),
+        watch=Watch(progress_bar=False))
+    predicted, truth = predict(pmg, data)
     assert (predicted == truth).mean() > 0.8  # chance: 1/3
 
 

@@ -168,14 +168,15 @@ def test_metrics_compare_sr_with_bicubic_on_luminance():
 
 def test_a_short_run_super_resolves_better_than_bicubic():
     from fgssl.data import catalog
-    from fgssl.train import PretextMonitor, fit
+    from fgssl.evaluate.monitors import PretextMonitor
+    from fgssl.train import Hyperparameters, Watch, fit
 
     torch.manual_seed(0)
     method = _small(scale=2, generator_channels=16, generator_blocks=2, pixel_fraction=0.7)
     pool = catalog.dataset("synthbirds", "unlabelled", size=32, profile="ci")
     val = catalog.dataset("synthbirds", "val", size=32, profile="ci")
-    history = fit(method, pool, "ci", None, epochs=4, batch_size=32, progress=False,
-                  monitors=[PretextMonitor(val)])
+    history = fit(method, pool, "ci", None, hyper=Hyperparameters(epochs=4, batch_size=32),
+                  watch=Watch(monitors=[PretextMonitor(val)], progress_bar=False))
     last = history[-1]
     assert last["val_psnr"] > last["val_psnr_bicubic"]
     assert "d_loss" in history[0] and "d_loss" in last  # D learns from the first step
@@ -187,14 +188,14 @@ def test_checkpoints_give_either_network_as_a_backbone(tmp_path):
 
     from fgssl.config import profile
     from fgssl.data.cache import CachedImages
-    from fgssl.methods.registry import backbone_for
     from fgssl.models.srgan_nets import DiscriminatorFeatures, GeneratorFeatures
-    from fgssl.train import fit
+    from fgssl.study.runs import backbone_for
+    from fgssl.train import Hyperparameters, Watch, fit
 
     images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
     method = _small()
-    fit(method, CachedImages(images, np.full(16, -1)), "ci", tmp_path, epochs=1,
-        batch_size=8, progress=False)
+    fit(method, CachedImages(images, np.full(16, -1)), "ci", tmp_path,
+        hyper=Hyperparameters(epochs=1, batch_size=8), watch=Watch(progress_bar=False))
     prof = profile("ci")
     name, features_d = backbone_for(str(tmp_path), prof, features="d")
     assert name == "srgan-d" and isinstance(features_d, DiscriminatorFeatures)
@@ -207,8 +208,8 @@ def test_checkpoints_give_either_network_as_a_backbone(tmp_path):
 
 def test_random_srgan_networks_are_seeded_untrained_copies():
     from fgssl.config import profile
-    from fgssl.methods.registry import backbone_for
     from fgssl.models.srgan_nets import DiscriminatorFeatures
+    from fgssl.study.runs import backbone_for
 
     prof = profile("ci")
     name, critic = backbone_for("random", prof, seed=3, features="d")

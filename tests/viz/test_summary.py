@@ -3,7 +3,7 @@ import pytest
 
 from fgssl.config import profile
 from fgssl.data import catalog
-from fgssl.methods.registry import backbone_for
+from fgssl.study.runs import backbone_for
 from fgssl.viz.summary import feature_views
 
 matplotlib.use("Agg")

@@ -4,7 +4,7 @@ budget, repeated over evaluation seeds, reported as mean ± std.
 Each backbone goes through :func:`~fgssl.evaluate.protocol.evaluate_jobs`, the one function
 that reads the test split, so every backbone sees the same splits, the same label subsets (a
 seed picks the subset, nested across budgets) and the same val-only selection. A row is
-JSON-ready (the shape of ``results.json``'s rows in DESIGN.md).
+JSON-ready: the rows of ``fgssl demo``'s ``results.json``.
 
 The label budgets are all labels, the *low-label point* — at most 10 labelled images per
 class, recorded as the fraction it is — and intermediate fractions where the profile has

@@ -13,7 +13,8 @@ Every backbone is evaluated by :func:`~fgssl.evaluate.protocol.evaluate_jobs` (c
 test read once): linear probe and kNN at every label budget, fine-tuning at the low-label
 point, over evaluation seeds.
 
-The work comes in *units* (:mod:`fgssl.evaluate.entries`) — a pretraining run and the
+The rows are the study's entries (:mod:`fgssl.study.entries`, declared by the methods
+themselves). The work comes in *units* (:mod:`fgssl.study.units`) — a pretraining run and the
 evaluations of the entries it serves, or an evaluation alone — and on a CPU with two or more
 cores two units run side by side, each in a worker process with half the threads
 (:mod:`fgssl.workers`: small networks put a second thread to poor use); their progress and
@@ -43,33 +44,34 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-import fgssl
-from fgssl.config import Profile, runs_root
+from fgssl.config import VERSION, Profile, runs_root
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
-from fgssl.evaluate.entries import (
-    DESCRIPTIONS,
-    IMAGENET,
-    NOT_FINETUNED,
-    OPT_IN,
+from fgssl.evaluate.comparison import (
+    floor_rows,
+    label_fractions,
+    markdown_table,
+    rows_from_results,
+)
+from fgssl.files import atomic_write_json
+from fgssl.methods.registry import runtime_added
+from fgssl.models.backbones import NoImageNetWeights, imagenet_backbone
+from fgssl.study.entries import check_entries, describe, study_entries
+from fgssl.study.units import (
     PRETRAINING_SEED,
     Settings,
     Unit,
     UnitResult,
-    check_entries,
     is_ready,
     run_unit,
     units_for,
 )
-from fgssl.evaluate.study import floor_rows, label_fractions, markdown_table, rows_from_results
-from fgssl.models.backbones import NoImageNetWeights, imagenet_backbone
-from fgssl.utils import atomic_write_json
 from fgssl.workers import ProgressBars, default_workers, run_all
 
 
 def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
              root: str | None = None, out: str | Path | None = None,
-             methods: Sequence[str] | None = None, seeds: int = 2, progress: bool = True,
+             methods: Sequence[str] | None = None, seeds: int = 2, progress_bars: bool = True,
              log: Callable[[str], None] = tqdm.write, workers: int | None = None
              ) -> dict[str, Any]:
     """Run the study; returns what ``results.json`` holds. ``workers`` processes (default
@@ -84,8 +86,9 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     out = Path(out) if out is not None else runs_root() / prof.name / data / "demo"
+    table = study_entries()
     skipped = {}
-    for entry in (e for e in entries if e in IMAGENET):
+    for entry in (e for e in entries if table[e].entry.weights == "imagenet"):
         try:
             imagenet_backbone(prof.backbone, prof.image_size)
         except NoImageNetWeights as reason:
@@ -103,9 +106,10 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     train_labels = np.asarray(splits["train"].labels)
     fractions = label_fractions(train_labels, prof)
     units = units_for(entries)
-    with_pmg = any(entry in OPT_IN for entry in entries)  # then scratch trains at 100% too
+    with_opt_in = any(table[e].entry.opt_in for e in entries)  # then scratch trains at 100% too
     settings = Settings(prof, data, root, fractions, seeds, out,
-                        end_to_end_at=(1.0, fractions[-1]) if with_pmg else (fractions[-1],))
+                        end_to_end_at=(1.0, fractions[-1]) if with_opt_in else (fractions[-1],),
+                        added=tuple(runtime_added()))
     ready = {unit for unit in units if is_ready(unit, settings)}  # read back, in this process
     workers = max(1, min(workers, len(units) - len(ready)))
     log(f"  {info['num_classes']} classes, splits {info['splits']}; label budgets "
@@ -113,12 +117,12 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         f"{round(fractions[-1] * np.bincount(train_labels).max())} images per class)\n"
         f"  each model: linear probe and kNN on frozen features at every budget, fine-tuning "
         f"at the low-label point" + (", trained end to end at 100% and the low-label point"
-                                     " (scratch, PMG)" if with_pmg else "")
+                                     " (scratch, PMG)" if with_opt_in else "")
         + f", {seeds} evaluation seed(s); "
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else
            f"{workers} side by side (--workers 1 for one at a time)"))
-    with ProgressBars(workers, progress) as bars:
+    with ProgressBars(workers, progress_bars) as bars:
         done = _run_units(units, ready, settings, workers, bars, say)
     for unit in units:
         for message in done[unit].warnings:
@@ -132,19 +136,20 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     rows += floor_rows([r for saved in evaluated.values() for r in saved["results"]])
     results = {
         "profile": prof.name, "data": data, "date": time.strftime("%Y-%m-%d"),
-        "fgssl": fgssl.__version__, "wall_s": round(time.perf_counter() - started, 1),
+        "fgssl": VERSION, "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "compute_s": round(sum({m["checkpoint"]: m["train_s"] for m in models.values()}.values())
                            + sum(e["wall_s"] + e.get("figures_s", 0.0)
                                  for e in evaluated.values()), 1),
         "fractions": list(fractions), "low_label_fraction": fractions[-1],
         "evaluation_seeds": seeds, "pretraining_seeds": [PRETRAINING_SEED],
-        "not_finetuned": {e: why for e, why in NOT_FINETUNED.items() if e in entries},
+        "not_finetuned": {e: table[e].entry.not_finetuned for e in entries
+                          if table[e].entry.not_finetuned},
         "pretraining_note": "one pretraining run per method in every profile: the ± is over "
                             "evaluation seeds (label subsets, probe and classifier "
                             "initialisation); benchmarks/*_synthbirds.py measure the spread "
                             "over pretraining seeds",
-        "models": {name: {"description": DESCRIPTIONS[name], **model}
+        "models": {name: {"description": describe(name), **model}
                    for name, model in models.items()},
         "skipped": skipped, "rows": rows,
         "figures": {entry: {**saved["figures"], "seconds": round(saved["figures_s"], 1)}
@@ -201,7 +206,7 @@ def _write_outputs(results: dict[str, Any], out: Path) -> None:
         how = f" ({model['source']}; training loop {model['train_s']:.0f} s)" \
             if model and model["train_s"] else ""
         why = results["not_finetuned"].get(name)
-        legend.append(f"- **{name}**: {DESCRIPTIONS[name]}{how}"
+        legend.append(f"- **{name}**: {describe(name)}{how}"
                       + (f"; not fine-tuned: {why}" if why else ""))
     legend += [f"- *{name} skipped*: {why}" for name, why in results["skipped"].items()]
     (out / "results.md").write_text(

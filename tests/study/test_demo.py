@@ -4,10 +4,9 @@ import warnings
 import numpy as np
 import pytest
 
-from fgssl import demo
 from fgssl.config import runs_root
-from fgssl.evaluate import entries
 from fgssl.models.backbones import build_backbone
+from fgssl.study import demo, units
 from fgssl.viz import summary
 
 SSL = ("simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
@@ -25,14 +24,14 @@ def study(tmp_path_factory):
         patch.setenv("FGSSL_PROFILE", "ci")
         patch.setenv("FGSSL_DATA", str(base / "data"))
         patch.setenv("FGSSL_RUNS", str(base / "runs"))
-        first = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
+        first = demo.run_demo(out=base / "demo", progress_bars=False, log=lambda _: None,
                               workers=2)
 
         def no_evaluation(*args, **kwargs):
             raise AssertionError("the second run evaluated a model again")
-        patch.setattr(entries, "evaluate_jobs", no_evaluation)
+        patch.setattr(units, "evaluate_jobs", no_evaluation)
         patch.setattr(summary, "feature_views", no_evaluation)
-        second = demo.run_demo(out=base / "demo", progress=False, log=lambda _: None,
+        second = demo.run_demo(out=base / "demo", progress_bars=False, log=lambda _: None,
                                workers=1)
     return base / "demo", first, second, [str(w.message) for w in caught]
 
@@ -106,7 +105,7 @@ def test_warnings_raised_in_worker_processes_reach_the_caller(study):
 
 def test_seeds_change_the_results_and_the_same_seeds_reproduce_them(tmp_path):
     def run(out, seeds):
-        rows = demo.run_demo(out=out, methods=["random"], seeds=seeds, progress=False,
+        rows = demo.run_demo(out=out, methods=["random"], seeds=seeds, progress_bars=False,
                              log=lambda _: None, workers=1)["rows"]
         return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
     rows = run(tmp_path / "a", 3)
@@ -117,7 +116,7 @@ def test_seeds_change_the_results_and_the_same_seeds_reproduce_them(tmp_path):
 
 def test_methods_filtering_trains_only_what_is_asked(tmp_path):
     results = demo.run_demo(out=tmp_path / "demo", methods=["jigsaw", "random"], seeds=1,
-                            progress=False, log=lambda _: None)
+                            progress_bars=False, log=lambda _: None)
     assert {r["method"] for r in results["rows"]} == {"jigsaw", "random", "majority class"}
     trained = [p.name for p in (runs_root() / "ci" / "synthbirds").iterdir()]
     assert trained == ["jigsaw-seed0"]
@@ -126,7 +125,7 @@ def test_methods_filtering_trains_only_what_is_asked(tmp_path):
 def test_pmg_is_opt_in_and_trained_end_to_end_beside_scratch_at_both_budgets(tmp_path,
                                                                              monkeypatch):
     results = demo.run_demo(out=tmp_path / "demo", methods=["pmg", "pmg-imagenet", "scratch"],
-                            seeds=1, progress=False, log=lambda _: None, workers=1)
+                            seeds=1, progress_bars=False, log=lambda _: None, workers=1)
     low = results["low_label_fraction"]
     assert {(r["method"], r["protocol"], r["labels"]) for r in results["rows"]} == {
         *((m, "finetune", f) for m in ("scratch", "pmg") for f in (1.0, low)),
@@ -140,17 +139,17 @@ def test_pmg_is_opt_in_and_trained_end_to_end_beside_scratch_at_both_budgets(tmp
     def pretend_imagenet(name, image_size):  # what cached ImageNet weights would give
         return build_backbone(name, image_size)
     monkeypatch.setattr(demo, "imagenet_backbone", pretend_imagenet)
-    monkeypatch.setattr(entries, "imagenet_backbone", pretend_imagenet)
+    monkeypatch.setattr(units, "imagenet_backbone", pretend_imagenet)
     results = demo.run_demo(out=tmp_path / "demo", methods=["pmg-imagenet"], seeds=1,
-                            progress=False, log=lambda _: None, workers=1)
+                            progress_bars=False, log=lambda _: None, workers=1)
     assert {(r["method"], r["labels"]) for r in results["rows"] if r["method"] != "majority class"
             } == {("pmg-imagenet", 1.0), ("pmg-imagenet", low)}
     assert results["models"]["pmg-imagenet"]["source"] == "ImageNet weights"
 
 
 def test_unknown_methods_and_seeds_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown --methods moco: choose from simclr"):
-        demo.run_demo(methods=["simclr", "moco"])
+    with pytest.raises(ValueError, match="unknown --methods no_such_method: choose from simclr"):
+        demo.run_demo(methods=["simclr", "no_such_method"])
     with pytest.raises(ValueError, match="--seeds must be at least 1"):
         demo.run_demo(seeds=0)
     with pytest.raises(ValueError, match="--workers must be at least 1"):
@@ -164,7 +163,7 @@ def test_the_same_study_runs_on_a_folder_of_ones_own_images(tmp_path):
         for k in range(30):
             write_jpeg(tmp_path / "mine" / species / f"{k}.jpg", seed=k, size=(40, 36))
     results = demo.run_demo(data="folder", root=str(tmp_path / "mine"), out=tmp_path / "demo",
-                            methods=["jigsaw", "random", "scratch"], seeds=2, progress=False,
+                            methods=["jigsaw", "random", "scratch"], seeds=2, progress_bars=False,
                             log=lambda _: None)
     assert results["data"] == "folder"
     rows = {(r["method"], r["protocol"], r["labels"]) for r in results["rows"]}

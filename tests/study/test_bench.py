@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from fgssl.bench import BenchSettings, bench, bench_path
 from fgssl.cli import main
 from fgssl.config import profile
+from fgssl.study.bench import BenchSettings, bench, bench_path
 
 CONTRACT = {"path", "data_ips", "model_ips", "end_to_end_ips", "ratio", "peak_mem_bytes"}
 SMALL = {"size": 16, "batch": 8, "steps": 2, "warmup": 1}

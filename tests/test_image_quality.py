@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from fgssl.evaluate.image_quality import luminance, psnr, ssim
+from fgssl.image_quality import luminance, psnr, ssim
 
 
 def test_luminance_follows_bt601():

@@ -75,7 +75,7 @@ class BenchSettings:
         if steps < 1 or warmup < 0:
             raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps} and {warmup}")
         return cls(backbone or prof.backbone, size or prof.image_size,
-                   batch or prof.batch_size_for("simclr"),
+                   batch or SimCLR.batch_size_for(prof),
                    prof.workers if workers is None else workers, steps, warmup, compile)
 
 
@@ -147,7 +147,7 @@ def bench_path(path: str, settings: BenchSettings, device: torch.device,
     ready = to_device(next(views), device)
 
     def model_step(inputs: Views = ready) -> None:
-        opt.step(method.training_steps(inputs, labels))
+        opt.step(method.training_steps(inputs, labels), method)
 
     data_ips = _timed(lambda: next(views), settings, device)
     model_ips = _timed(model_step, settings, device)

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from fgssl.config import profile
-from fgssl.evaluate.protocol import Job
-from fgssl.evaluate.study import (
+from fgssl.evaluate.comparison import (
     floor_rows,
     label_fractions,
     low_label_fraction,
@@ -12,6 +11,7 @@ from fgssl.evaluate.study import (
     study_jobs,
     top1_of,
 )
+from fgssl.evaluate.protocol import Job
 
 
 def test_the_low_label_point_gives_every_class_at_most_ten_images():

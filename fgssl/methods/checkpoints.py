@@ -1,0 +1,59 @@
+"""Checkpoints back to methods: the class a checkpoint names, rebuilt from its settings.
+
+A checkpoint (:func:`fgssl.train.fit` writes one per epoch) holds the method's ``name``, its
+``config`` (the constructor's arguments) and its weights. :func:`method_from_checkpoint`
+makes the method again from them; :func:`settings_added_since` finds the settings its
+method has now that the checkpoint predates (such a run followed their earlier behaviour,
+whatever their default is today).
+
+Example::
+
+    >>> method = method_from_checkpoint("runs/cpu/synthbirds/simclr-standard-seed0")
+    ...                                                     # doctest: +SKIP
+    >>> method.history[-1]["knn_top1"]                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from fgssl.methods.base import Method
+from fgssl.methods.registry import method_classes
+from fgssl.utils import CHECKPOINT, load_checkpoint
+
+
+def _classes() -> dict[str, type[Method]]:
+    return {cls.name: cls for cls in method_classes()}
+
+
+def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
+    """Rebuild the method a checkpoint (file, or the folder holding checkpoint.pt) was made by."""
+    path = Path(path)
+    state = load_checkpoint(path / CHECKPOINT if path.is_dir() else path)
+    classes = _classes()
+    if state.get("method") not in classes:
+        raise ValueError(f"{path} is not a checkpoint of one of {', '.join(classes)}")
+    try:
+        method = classes[state["method"]](**state["config"])
+        method.load_state_dict(state["model"])
+    except (TypeError, RuntimeError) as error:  # unknown arguments, weights of another shape
+        raise ValueError(f"{path} was saved by another version of fgssl's {state['method']} and "
+                         "does not fit this one: delete it to train again, or use another --out"
+                         ) from error
+    method.history, method.trace = state["history"], state.get("trace", [])
+    return method
+
+
+def settings_added_since(state: dict[str, Any]) -> list[str]:
+    """The settings (constructor arguments) of a checkpoint's method that its saved config
+    lacks: added to fgssl after it was saved, so the run followed their earlier behaviour,
+    whatever their default is now. Empty for a checkpoint of no known method (loading it
+    says so)."""
+    method = _classes().get(state.get("method"))
+    if method is None:
+        return []
+    arguments = inspect.signature(method).parameters
+    return sorted(set(arguments) - set(state["config"]) - set(method.runtime_arguments))

@@ -1,0 +1,51 @@
+"""The demo's evaluation cache: each entry's evaluation kept in ``<out>/evaluations/``.
+
+An evaluation is read back instead of computed again when nothing it depends on changed: the
+kit's version and the source of the code that computes evaluations
+(:func:`code_fingerprint`), the profile, data and jobs, and the checkpoint it judged (its
+path, size and modification time). Delete a file there to evaluate that model again.
+
+Example::
+
+    >>> key = {"code": code_fingerprint(), "jobs": [["linear", 1.0, 0]]}     # doctest: +SKIP
+    >>> saved = read(out / "evaluations" / "simclr.json", key)                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fgssl.utils import CHECKPOINT
+
+EVALUATION_CODE = ("evaluate/*.py", "models/*.py", "transforms.py", "viz/summary.py",
+                   "viz/cam.py", "viz/embed.py", "viz/neighbours.py")  # what an evaluation runs
+PACKAGE = Path(__file__).resolve().parents[1]  # fgssl's own folder
+
+
+def code_fingerprint(patterns: Sequence[str] = EVALUATION_CODE,
+                     package: Path = PACKAGE) -> str:
+    """A hash of the source files that compute an evaluation (globs under ``package``, by
+    default fgssl's own folder): when they change, saved evaluations are computed again."""
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in patterns for p in package.glob(pattern)}):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def checkpoint_fingerprint(run: str | None) -> dict[str, Any] | None:
+    """What identifies a run folder's checkpoint well enough to reuse its evaluation."""
+    if run is None:
+        return None
+    path = Path(run) / CHECKPOINT
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def read(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The evaluation saved at ``path`` if it was computed for ``key``, else ``None``."""
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    return saved if saved.get("key") == key else None

@@ -1,0 +1,98 @@
+"""What the Method base class derives for every method: its settings, its schedule, how it
+is built for a profile."""
+
+import inspect
+
+import pytest
+from torch import nn
+
+from fgssl.config import profile
+from fgssl.methods.about import Entry, Option, Schedule, schedules
+from fgssl.methods.base import Method
+from fgssl.methods.jigsaw import Jigsaw
+from fgssl.methods.registry import method_classes
+from fgssl.methods.srgan import SRGAN
+from fgssl.methods.supervised import Supervised
+
+
+class _Tiny(Method):
+    name = "tiny"
+    options = (Option("width", "channels", minimum=1, maximum=64),
+               Option("mode", "how", choices=("a", "b")))
+    schedule = schedules(cpu=Schedule(epochs=7))
+
+    def __init__(self, width: int = 4, mode: str = "a", image_size: int = 32,
+                 backbone: nn.Module | None = None) -> None:
+        super().__init__(backbone or nn.Conv2d(3, width, 1))
+
+    runtime_arguments = ("backbone",)
+
+
+class _Wider(_Tiny):
+    def __init__(self, width: int = 8, extra: float = 0.5) -> None:
+        super().__init__(width=width, mode="b")
+
+
+def test_config_is_the_constructor_call_with_its_defaults():
+    assert _Tiny(width=3).config() == {"width": 3, "mode": "a", "image_size": 32}
+    assert _Tiny(3, "b").config() == {"width": 3, "mode": "b", "image_size": 32}
+    assert "backbone" not in _Tiny(backbone=nn.Identity()).config()  # handed over at run time
+    assert _Wider().config() == {"width": 8, "extra": 0.5}  # the outermost constructor's
+    rebuilt = _Tiny(**_Tiny(width=5, mode="b").config())
+    assert rebuilt.config() == {"width": 5, "mode": "b", "image_size": 32}
+
+
+def test_options_are_checked_with_the_parameter_s_name():
+    with pytest.raises(ValueError, match="width must be from 1 to 64, got 0"):
+        _Tiny(width=0)
+    with pytest.raises(ValueError, match="mode must be one of a, b, got c"):
+        _Tiny(mode="c")
+    with pytest.raises(ValueError, match="grid must be one of 2, 3, 4, got 5"):
+        Jigsaw(grid=5)
+
+
+def test_a_constructor_with_variadic_arguments_is_refused_at_class_creation():
+    with pytest.raises(TypeError, match=r"settings are named arguments, not \*options"):
+        class _Loose(Method):
+            def __init__(self, **options: int) -> None:
+                super().__init__(nn.Identity())
+
+
+@pytest.mark.filterwarnings("ignore:SRGAN. no VGG19")
+def test_a_setting_decided_in_the_constructor_is_recorded_as_decided():
+    assert SRGAN(image_size=16, hr_size=32).config()["content"] in ("vgg", "features")
+    with pytest.raises(KeyError, match="no setting 'nope'"):
+        _Tiny().record_setting("nope", 1)
+
+
+def test_the_schedule_is_the_method_s_where_it_has_one_else_the_profile_s():
+    cpu, ci = profile("cpu"), profile("ci")
+    assert _Tiny.epochs_for(cpu) == 7 and _Tiny.batch_size_for(cpu) == cpu.batch_size
+    assert _Tiny.epochs_for(ci) == ci.epochs
+    assert Supervised.epochs_for(cpu) == 30 and Supervised.batch_size_for(cpu) == 64
+
+
+def test_build_hands_over_what_the_constructor_takes():
+    built = _Tiny.build(profile("ci"), width=2)
+    assert built.config() == {"width": 2, "mode": "a", "image_size": 32}
+    assert Supervised.build(profile("ci"), num_classes=5).config()["num_classes"] == 5
+    with pytest.raises(ValueError, match="the supervised method needs the number of classes"):
+        Supervised.build(profile("ci"))
+    with pytest.raises(ValueError, match="tiny has no setting colour: its settings are "
+                                         "width, mode"):
+        _Tiny.build(profile("ci"), colour=1)
+
+
+def test_every_registered_method_describes_itself_consistently():
+    """Options name constructor arguments; entries' options are settings; schedules name
+    profiles; the names are unique."""
+    entry_names = []
+    for cls in method_classes():
+        settings = inspect.signature(cls).parameters
+        assert all(option.name in settings for option in cls.options), cls.name
+        for entry in cls.entries:
+            assert isinstance(entry, Entry) and set(entry.options) <= set(settings), entry
+            assert not entry.features or entry.features in cls.feature_choices, entry
+        assert set(cls.schedule) <= {"ci", "cpu", "gpu"}, cls.name
+        entry_names += [entry.name for entry in cls.entries]
+    assert len(entry_names) == len(set(entry_names))

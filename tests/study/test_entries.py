@@ -1,0 +1,43 @@
+import pytest
+
+from fgssl.methods import registry
+from fgssl.methods.about import Entry
+from fgssl.methods.base import Method
+from fgssl.study.entries import check_entries, describe, study_entries
+
+ORDER = ["simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "random-srgan-d",
+         "supervised", "scratch", "pmg", "pmg-imagenet", "random", "imagenet"]
+
+
+def test_the_table_is_each_registered_method_s_entries_then_the_baselines():
+    table = study_entries()
+    assert list(table) == ORDER
+    assert table["srgan-g"].method == "srgan" and table["random"].method is None
+    assert table["simclr-object_crop"].pretraining == "simclr variant=object_crop"
+    assert table["srgan-d"].pretraining == table["srgan-g"].pretraining == "srgan"
+    for untrained in ("random", "random-srgan-d", "scratch", "pmg-imagenet", "imagenet"):
+        assert table[untrained].pretraining is None, untrained
+    assert describe("majority class").startswith("always the most frequent class")
+
+
+def test_entries_are_checked_and_put_in_the_study_s_order():
+    with pytest.raises(ValueError, match="unknown --methods no_such_method: choose from simclr"):
+        check_entries(["simclr", "no_such_method"])
+    assert check_entries(["random", "simclr"]) == ["simclr", "random"]
+    assert check_entries(None) == [e for e in ORDER if e not in ("pmg", "pmg-imagenet")]
+    assert check_entries(["pmg", "scratch"]) == ["scratch", "pmg"]  # opt-in by name
+
+
+def test_a_method_registered_at_run_time_brings_its_entries_and_a_clash_is_refused():
+    class Extra(Method):
+        name = "extra"
+        entries = (Entry("extra", "an extra method"),)
+
+    registry.register(Extra)
+    try:
+        assert list(study_entries())[-3:] == ["extra", "random", "imagenet"]
+        Extra.entries = (Entry("random", "a second random"),)
+        with pytest.raises(ValueError, match="two study entries are called 'random'"):
+            study_entries()
+    finally:
+        registry.unregister(Extra)

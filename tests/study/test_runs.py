@@ -1,0 +1,97 @@
+import pytest
+import torch
+
+from fgssl.config import profile, runs_root
+from fgssl.methods.checkpoints import method_from_checkpoint
+from fgssl.study.runs import (
+    backbone_for,
+    default_out,
+    load_or_train,
+    pretrain,
+    training_data,
+)
+from fgssl.utils import CHECKPOINT, atomic_save, load_checkpoint
+
+
+def test_load_or_train_trains_once_then_loads():
+    first = load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    runs = list(runs_root().glob("ci/synthbirds/simclr-seed0/checkpoint.pt"))
+    assert len(runs) == 1
+    again = load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    for name, tensor in first.state_dict().items():
+        assert torch.equal(tensor, again.state_dict()[name]), name
+
+
+def test_random_backbone_is_seeded():
+    prof = profile("ci")
+    _, a = backbone_for("random", prof, seed=1)
+    _, b = backbone_for("random", prof, seed=1)
+    _, c = backbone_for("random", prof, seed=2)
+    weight = next(a.parameters())
+    assert torch.equal(weight, next(b.parameters()))
+    assert not torch.equal(weight, next(c.parameters()))
+
+
+def test_another_network_of_a_method_untrained_or_not():
+    prof = profile("ci")
+    name, untrained = backbone_for("random", prof, seed=0, features="d")
+    assert name == "random-srgan-d" and untrained.input_size == 64
+    with pytest.raises(ValueError, match="no method has features 'z': choose one of d, g"):
+        backbone_for("random", prof, features="z")
+    load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    with pytest.raises(ValueError, match=r"features 'd' are srgan's; .* is a simclr checkpoint"):
+        backbone_for(str(runs_root() / "ci" / "synthbirds" / "simclr-seed0"), prof,
+                     features="d")
+
+
+def test_a_label_budget_is_repeated_to_a_full_epoch():
+    prof = profile("ci")
+    full = training_data("supervised", "synthbirds", prof, None, 1.0, seed=0)
+    budget = training_data("supervised", "synthbirds", prof, None, 0.25, seed=0)
+    assert len(budget) == len(full) == 192
+    unique = sorted(set(budget.indices))
+    assert len(unique) == 48  # 2 of the 8 images of each of the 24 species
+    labels = [full.labels[i] for i in unique]
+    assert sorted(labels) == sorted(list(range(24)) * 2)
+    pool = training_data("simclr", "synthbirds", prof, None, 1.0, seed=0)
+    assert len(pool) == prof.n_unlabelled  # SSL learns from the unlabelled pool
+
+
+def test_a_label_budget_for_a_method_without_labels_is_refused():
+    with pytest.raises(ValueError, match="simclr learns without labels, from the unlabelled"):
+        pretrain("simclr", profile("ci"), labels=0.5)
+
+
+def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own_run():
+    trained = load_or_train("simclr", "ci", epochs=2, progress_bar=False)
+    assert [r["epoch"] for r in trained.history] == [1, 2]
+    run = runs_root() / "ci" / "synthbirds" / "simclr-epochs=2-seed0"
+    assert method_from_checkpoint(run).history == trained.history
+    prof = profile("ci")
+    assert default_out("simclr", prof, "synthbirds", epochs=1).name == "simclr-seed0"
+    assert default_out("simclr", prof, "synthbirds", variant="gamma").name == \
+        "simclr-variant=gamma-seed0"
+    assert default_out("supervised", prof, "synthbirds", labels=0.1, seed=2).name == \
+        "supervised-labels=0.1-seed2"
+
+
+def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
+    load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    run = runs_root() / "ci" / "synthbirds" / "simclr-seed0"
+    state = load_checkpoint(run / CHECKPOINT)
+    del state["config"]["temperature"]  # as if saved before SimCLR had that setting
+    atomic_save(state, run / CHECKPOINT)
+    with pytest.raises(ValueError, match=r"before simclr had the settings it has now "
+                                         r"\(temperature\), so it is not.*delete that folder"):
+        load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    saved = load_checkpoint(run / CHECKPOINT)  # kept as it was: nothing lost
+    assert saved["config"] == state["config"] and saved["epoch"] == state["epoch"]
+    assert method_from_checkpoint(run).config()["temperature"] == 0.2  # still evaluable
+
+
+def test_load_or_train_is_exported_at_the_top_level():
+    import fgssl
+
+    assert fgssl.load_or_train is load_or_train
+    with pytest.raises(AttributeError, match="no attribute 'train_everything'"):
+        fgssl.train_everything  # noqa: B018
