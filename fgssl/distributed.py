@@ -5,10 +5,10 @@ GPU (or per CPU share) and sets ``RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE``; :fu
 joins them into a process group (NCCL on GPUs, gloo on CPUs) and :func:`fgssl.train.fit` wraps
 the method in ``DistributedDataParallel``, which averages gradients across ranks after every
 backward pass. Each rank trains on its own share of every epoch's batches (the global batch
-split evenly), SimCLR gathers its negatives from every rank (with gradients, so the loss is
-the single-process loss on the global batch), and rank 0 alone shows progress, runs the
-monitors and writes checkpoints. Several machines: the same command with torchrun's
-rendezvous flags (``--nnodes``, ``--node_rank``, ``--rdzv_endpoint``) on each.
+split evenly), SimCLR gathers its negatives from every rank (:func:`gather_with_grad`: with
+gradients, so the loss is the single-process loss on the global batch), and rank 0 alone
+shows progress, runs the monitors and writes checkpoints. Several machines: the same command
+with torchrun's rendezvous flags (``--nnodes``, ``--node_rank``, ``--rdzv_endpoint``) on each.
 
 Example (two processes on one machine)::
 
@@ -83,3 +83,34 @@ def barrier(launch: Launch | None) -> None:
     """Wait until every rank gets here."""
     if launch is not None:
         dist.barrier()
+
+
+def initialised() -> bool:
+    """Whether this process belongs to a process group (launched by torchrun and joined)."""
+    return dist.is_available() and dist.is_initialized()
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """``all_gather`` of every rank's (n, ...) rows whose backward returns to each rank the
+    gradient of *its* rows summed over all ranks' losses (each rank's loss uses every rank's
+    rows)."""
+
+    @staticmethod
+    def forward(ctx: Any, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        gathered = [torch.empty_like(rows) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, rows.contiguous())
+        return tuple(gathered)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> torch.Tensor:
+        summed = torch.stack(grads)  # (world, n, ...): this rank's loss w.r.t. every rank's rows
+        dist.all_reduce(summed)
+        return summed[dist.get_rank()]
+
+
+def gather_with_grad(rows: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """All ranks' (n, ...) rows concatenated in rank order, with gradients flowing back to
+    each rank (a loss over the whole batch: SimCLR's negatives, VICReg's statistics); and
+    the offset of this rank's rows in the result."""
+    gathered = torch.cat(_GatherWithGrad.apply(rows), dim=0)
+    return gathered, dist.get_rank() * rows.shape[0]

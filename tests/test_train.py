@@ -11,7 +11,7 @@ from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
 from fgssl.train import Hardware, Hyperparameters, Watch, fit
 from fgssl.utils import load_checkpoint
-from tests.toy_methods import MomentumLinear, toy_data
+from tests.toy_methods import Interrupt, MomentumLinear, toy_data
 
 
 def _data(n: int = 48, size: int = 16, seed: int = 0) -> CachedImages:
@@ -49,26 +49,13 @@ def test_same_seed_same_losses_on_cpu():
     assert _losses(_fit(_seeded_simclr(123), seed=4)) != first
 
 
-class _Interrupt:
-    """A monitor that interrupts training (like Ctrl-C) when epoch ``at`` has been trained."""
-
-    def __init__(self, at: int) -> None:
-        self.at, self.calls = at, 0
-
-    def __call__(self, method, device) -> dict:
-        self.calls += 1
-        if self.calls == self.at:
-            raise KeyboardInterrupt
-        return {}
-
-
 def test_resume_after_an_interruption_continues_exactly(tmp_path):
-    straight = _fit(_seeded_simclr(1), tmp_path / "straight", epochs=3, monitors=[_Interrupt(0)])
+    straight = _fit(_seeded_simclr(1), tmp_path / "straight", epochs=3, monitors=[Interrupt(0)])
     with pytest.raises(KeyboardInterrupt):  # stopped during epoch 2: epoch 1 is on disk
-        _fit(_seeded_simclr(1), tmp_path / "interrupted", epochs=3, monitors=[_Interrupt(2)])
+        _fit(_seeded_simclr(1), tmp_path / "interrupted", epochs=3, monitors=[Interrupt(2)])
     assert load_checkpoint(tmp_path / "interrupted" / "checkpoint.pt")["epoch"] == 1
     resumed_method = _seeded_simclr(3)  # its weights are replaced by the checkpoint's
-    resumed = _fit(resumed_method, tmp_path / "interrupted", epochs=3, monitors=[_Interrupt(0)])
+    resumed = _fit(resumed_method, tmp_path / "interrupted", epochs=3, monitors=[Interrupt(0)])
     assert _losses(resumed) == pytest.approx(_losses(straight), abs=1e-6)
     final = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")["model"]
     for name, tensor in resumed_method.state_dict().items():
@@ -219,7 +206,7 @@ def test_a_momentum_target_is_checkpointed_and_resumed_exactly(tmp_path):
     straight = MomentumLinear()
     _momentum_fit(straight, tmp_path / "straight")
     with pytest.raises(KeyboardInterrupt):
-        _momentum_fit(MomentumLinear(), tmp_path / "cut", monitors=[_Interrupt(2)])
+        _momentum_fit(MomentumLinear(), tmp_path / "cut", monitors=[Interrupt(2)])
     resumed = MomentumLinear()
     with torch.no_grad():  # other weights, the target's too: all come from the checkpoint
         for tensor in resumed.state_dict().values():

@@ -1,5 +1,5 @@
-"""A small method for tests of the training loop's hooks: a linear classifier of the pixels
-with a momentum (EMA) target, as BYOL and DINO keep one."""
+"""Small things for tests of the training loop: a method with a momentum (EMA) target, as
+BYOL and DINO keep one, and a monitor that interrupts a run."""
 
 from __future__ import annotations
 
@@ -66,4 +66,18 @@ class MomentumLinear(Method):
     def watch_bias(self, method: Method, device: torch.device) -> dict:
         """A monitor: keeps the bias as it is after each epoch."""
         self.bias_after_epoch.append(self.backbone[1].bias.detach().clone())
+        return {}
+
+
+class Interrupt:
+    """A monitor that interrupts training (like Ctrl-C) when epoch ``at`` has been trained
+    (``at=0``: never)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls = at, 0
+
+    def __call__(self, method: Method, device: torch.device) -> dict:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
         return {}

@@ -84,7 +84,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"{name} on {args.data}, {how} with {result['n_train']} labels: "
               f"top-1 {result['top1']:.1%}, mean per-class {result['mean_per_class_acc']:.1%}, "
               f"macro-F1 {result['macro_f1']:.3f} (majority floor {result['majority_floor']:.1%},"
-              f" {result['n_test']} test images)")
+              f" {result['n_test']} test images)" + (
+                  f"; sibling species told apart {result['sibling_accuracy']:.1%}"
+                  if "sibling_accuracy" in result else ""))
 
 
 def _demo(args: argparse.Namespace) -> None:

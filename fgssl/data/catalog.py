@@ -48,7 +48,13 @@ from fgssl.data.folders import (
     warn_skipped,
 )
 from fgssl.data.splits import finalise
-from fgssl.data.synthbirds import NUM_CLASSES, RENDERER_VERSION, SPECIES_NAMES, SynthBirds
+from fgssl.data.synthbirds import (
+    NUM_CLASSES,
+    RENDERER_VERSION,
+    SIBLING_PAIRS,
+    SPECIES_NAMES,
+    SynthBirds,
+)
 from fgssl.files import atomic_write_json
 
 SPLITS = ("train", "val", "test", "unlabelled")
@@ -65,7 +71,8 @@ class DatasetSpec:
 
     ``counts`` are the images per official split, verified after reading when given;
     ``fetch`` downloads into the dataset folder (None: the files must be placed by hand, as
-    ``manual`` explains); ``own_root`` datasets live in the folder given as ``root`` itself.
+    ``manual`` explains); ``own_root`` datasets live in the folder given as ``root`` itself;
+    ``siblings`` are pairs of classes that differ in one part, and which part.
     """
 
     name: str
@@ -79,6 +86,7 @@ class DatasetSpec:
     fetch: Callable[[Path], None] | None = None
     manual: str | None = None
     own_root: bool = False
+    siblings: tuple[tuple[int, int, str], ...] = ()  # class pairs differing in one named part
 
 
 def _no_reader(folder: Path) -> Collection:
@@ -88,7 +96,8 @@ def _no_reader(folder: Path) -> Collection:
 SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
     DatasetSpec("synthbirds", "SynthBirds (procedural, embedded)", NUM_CLASSES, None,
                 "rendered locally by fgssl", "MIT (part of fgssl)",
-                "24 species in 12 sibling pairs that differ in one small part", _no_reader),
+                "24 species in 12 sibling pairs that differ in one small part", _no_reader,
+                siblings=SIBLING_PAIRS),
     DatasetSpec("cub200", "CUB-200-2011", 200, {"train": 5994, "test": 5794}, cub.URL,
                 "research and non-commercial use", "boxes and 15 parts; 43 images overlap ImageNet",
                 cub.read, fetch=cub.fetch),

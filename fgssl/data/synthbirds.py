@@ -88,6 +88,10 @@ def differing_part(label: int) -> str:
     return _PAIRS[label // 2][1][0]
 
 
+SIBLING_PAIRS = tuple((2 * pair, 2 * pair + 1, differing_part(2 * pair))
+                      for pair in range(NUM_CLASSES // 2))  # (species, sibling, the part)
+
+
 PART_KEYPOINT = {"beak_shape": "beak", "beak_colour": "beak", "crown": "crown",
                  "eye_ring": "eye", "wing_bars": "wing", "breast": "breast", "tail": "tail"}
 

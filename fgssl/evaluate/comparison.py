@@ -79,8 +79,42 @@ def rows_from_results(method: str, results: list[dict[str, Any]], wall_s: float
             "macro_f1_mean": summarise([r["macro_f1"] for r in group])["mean"],
             "chosen_on_val": [{k: r[k] for k in ("C", "k", "epochs") if k in r} for r in group],
             "n_train": group[0]["n_train"], "n_test": group[0]["n_test"],
-            "majority_floor": group[0]["majority_floor"], "wall_s": round(wall_s, 1)})
+            "majority_floor": group[0]["majority_floor"], "wall_s": round(wall_s, 1),
+            **_siblings(group)})
     return rows
+
+
+def _siblings(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """A row's sibling accuracy, over its seeds: the mean, and by the part that tells the
+    pairs apart (empty for results without sibling pairs)."""
+    if "sibling_accuracy" not in group[0]:
+        return {}
+    by_part: dict[str, list[float]] = {}
+    for result in group:
+        for pair in result["sibling_pairs"]:
+            by_part.setdefault(pair["part"], []).append(pair["accuracy"])
+    return {"sibling_accuracy_mean": round(float(np.mean([r["sibling_accuracy"]
+                                                          for r in group])), 4),
+            "sibling_by_part": {part: round(float(np.mean(values)), 4)
+                                for part, values in by_part.items()}}
+
+
+def sibling_table(rows: list[dict[str, Any]]) -> str:
+    """Which parts each backbone's features know: for every row of a linear probe with all
+    labels, how often it tells sibling species apart (%), by the part they differ in and on
+    average. Empty when no row has sibling pairs."""
+    chosen = [row for row in rows if row["protocol"] == "linear" and row["labels"] == 1.0
+              and "sibling_by_part" in row]
+    if not chosen:
+        return ""
+    parts = list(dict.fromkeys(part for row in chosen for part in row["sibling_by_part"]))
+    lines = ["| method | " + " | ".join([*parts, "mean"]) + " |",
+             "|---" * (len(parts) + 2) + "|"]
+    for row in chosen:
+        cells = [f"{100 * row['sibling_by_part'][part]:.0f}" for part in parts]
+        lines.append(f"| {row['method']} | " + " | ".join(
+            [*cells, f"{100 * row['sibling_accuracy_mean']:.1f}"]) + " |")
+    return "\n".join(lines)
 
 
 def floor_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

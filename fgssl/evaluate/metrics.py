@@ -52,6 +52,25 @@ def classification_metrics(true: Sequence[int], predicted: Sequence[int],
     }
 
 
+def sibling_accuracy(scores: np.ndarray, true: Sequence[int],
+                     pairs: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """How often a classifier tells sibling species apart: for each pair (a, b), over the
+    images of a or b, the fraction whose own class scores above its sibling's — a two-way
+    choice, whatever the other classes score. ``scores`` (N, C), higher meaning more likely;
+    ``mean`` over the pairs with images, and each pair's ``accuracy``."""
+    scores, true = np.asarray(scores), np.asarray(true)
+    results = []
+    for a, b in pairs:
+        mine = (true == a) | (true == b)
+        if not mine.any():
+            continue
+        own = np.where(true[mine] == a, scores[mine, a], scores[mine, b])
+        other = np.where(true[mine] == a, scores[mine, b], scores[mine, a])
+        results.append({"pair": [int(a), int(b)], "accuracy": float((own > other).mean())})
+    mean = float(np.mean([r["accuracy"] for r in results])) if results else float("nan")
+    return {"mean": mean, "pairs": results}
+
+
 def majority_floor(train_labels: Sequence[int], test_labels: Sequence[int]) -> float:
     """Test accuracy of always predicting the most frequent training class."""
     majority = np.bincount(np.asarray(train_labels)).argmax()

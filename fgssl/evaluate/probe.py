@@ -46,6 +46,11 @@ class LinearProbe:
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.classifier.predict(self.scaler.transform(features))
 
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Each class's score (N, C), the logits of the classifier (higher: more likely)."""
+        logits = self.classifier.decision_function(self.scaler.transform(features))
+        return np.stack([-logits / 2, logits / 2], 1) if logits.ndim == 1 else logits
+
     def as_layer(self) -> nn.Linear:
         """The probe as one torch layer, standardisation folded in: features (B, D) -> class
         scores (B, C), the logits of the classifier (what Grad-CAM differentiates)."""

@@ -31,7 +31,7 @@ from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.evaluate.features import at_input_size, extract_features
 from fgssl.evaluate.finetune import FINETUNE, finetune, predict
-from fgssl.evaluate.metrics import classification_metrics, majority_floor
+from fgssl.evaluate.metrics import classification_metrics, majority_floor, sibling_accuracy
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
 from fgssl.methods.about import Recipe
 from fgssl.train import ProgressHook
@@ -58,6 +58,7 @@ class _Chosen(NamedTuple):
     choice: dict[str, Any]  # C, k or the epoch kept
     val_top1: float
     predict: Callable[..., Any]
+    scores: Callable[[np.ndarray], np.ndarray] | None = None  # a linear probe's class scores
 
 
 def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | None = None,
@@ -114,6 +115,8 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
             if job.protocol == "linear":
                 probe = fit_linear_probe(x, y, *features["val"], seed=job.seed)
                 choice, val_top1, predictor = {"C": probe.C}, probe.val_top1, probe.predict
+                chosen.append(_Chosen(job, budget, choice, val_top1, predictor, probe.scores))
+                continue
             else:
                 k, val_top1 = choose_k(x, y, *features["val"], num_classes=num_classes)
                 choice = {"k": k}
@@ -127,11 +130,13 @@ def _score_on_test(backbone: nn.Module, data: str, prof: Profile, root: str | No
                    device: torch.device, chosen: list[_Chosen], train_labels: np.ndarray,
                    num_classes: int) -> list[dict[str, Any]]:
     """The only reader of test: frozen test features once (for every probe), and each
-    fine-tuned model's predictions."""
+    fine-tuned model's predictions; for a linear probe on a dataset of sibling classes, its
+    sibling accuracy (:func:`~fgssl.evaluate.metrics.sibling_accuracy`)."""
     test = catalog.dataset(data, "test", root, size=prof.image_size, profile=prof)
+    siblings = catalog.spec(data).siblings
     frozen_test = None
     results = []
-    for job, budget, choice, val_top1, predictor in chosen:
+    for job, budget, choice, val_top1, predictor, scores in chosen:
         if job.protocol == "finetune":
             predicted, test_y = predictor(test)
         else:
@@ -143,4 +148,11 @@ def _score_on_test(backbone: nn.Module, data: str, prof: Profile, root: str | No
             "val_top1": val_top1, **classification_metrics(test_y, predicted, num_classes),
             "majority_floor": majority_floor(train_labels[budget], test_y),
             "n_train": len(budget), "n_test": len(test_y)})
+        if scores is not None and siblings:
+            found = sibling_accuracy(scores(frozen_test[0]), test_y,
+                                     [(a, b) for a, b, _ in siblings])
+            parts = {(a, b): part for a, b, part in siblings}
+            results[-1]["sibling_accuracy"] = found["mean"]
+            results[-1]["sibling_pairs"] = [{**pair, "part": parts[tuple(pair["pair"])]}
+                                            for pair in found["pairs"]]
     return results

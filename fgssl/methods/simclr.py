@@ -21,12 +21,11 @@ Example::
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
+from fgssl import distributed
 from fgssl.gpu_augment import BatchSimCLRViews
 from fgssl.methods.about import Entry, Option
 from fgssl.methods.base import Log, Method, per_sample
@@ -36,31 +35,6 @@ from fgssl.transforms import VARIANTS, SimCLRViews
 
 AUGMENT_MODES = ("batch", "image")
 BEST_VARIANT = "object_crop"  # the fine-grained variant the study shows beside the standard one
-
-
-class _GatherWithGrad(torch.autograd.Function):
-    """``all_gather`` of every rank's (n, D) rows whose backward returns to each rank the
-    gradient of *its* rows summed over all ranks' losses (each rank's loss uses every rank's
-    rows as negatives)."""
-
-    @staticmethod
-    def forward(ctx: Any, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        gathered = [torch.empty_like(z) for _ in range(dist.get_world_size())]
-        dist.all_gather(gathered, z.contiguous())
-        return tuple(gathered)
-
-    @staticmethod
-    def backward(ctx: Any, *grads: torch.Tensor) -> torch.Tensor:
-        summed = torch.stack(grads)  # (world, n, D): this rank's loss w.r.t. every rank's rows
-        dist.all_reduce(summed)
-        return summed[dist.get_rank()]
-
-
-def _gather_with_grad(z: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """All ranks' (n, D) rows concatenated, with gradients flowing back to each rank; and the
-    offset of this rank's rows in the result."""
-    gathered = torch.cat(_GatherWithGrad.apply(z), dim=0)
-    return gathered, dist.get_rank() * z.shape[0]
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
@@ -78,9 +52,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
     n = z1.shape[0]
     anchors = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D): view 1 then view 2
     candidates, offset = anchors, 0
-    if gather and dist.is_available() and dist.is_initialized():
+    if gather and distributed.initialised():
         # each rank's block of 2N rows is [view 1; view 2], so positives keep their offsets
-        candidates, offset = _gather_with_grad(anchors)
+        candidates, offset = distributed.gather_with_grad(anchors)
     logits = anchors @ candidates.T / temperature  # (2N, 2N x world)
     rows = torch.arange(2 * n, device=z1.device)
     itself = torch.zeros_like(logits, dtype=torch.bool)

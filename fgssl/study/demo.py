@@ -52,6 +52,7 @@ from fgssl.evaluate.comparison import (
     label_fractions,
     markdown_table,
     rows_from_results,
+    sibling_table,
 )
 from fgssl.files import atomic_write_json
 from fgssl.methods.registry import runtime_added
@@ -209,6 +210,12 @@ def _write_outputs(results: dict[str, Any], out: Path) -> None:
         legend.append(f"- **{name}**: {describe(name)}{how}"
                       + (f"; not fine-tuned: {why}" if why else ""))
     legend += [f"- *{name} skipped*: {why}" for name, why in results["skipped"].items()]
+    siblings = sibling_table(results["rows"])
+    if siblings:
+        siblings = ("## Which parts the features know\n\nHow often the linear probe (all "
+                    "labels) tells sibling species apart on their test images, by the one "
+                    "part each pair differs in (%; 50 is a coin toss):\n\n"
+                    f"{siblings}\n\n")
     (out / "results.md").write_text(
         f"# fgssl demo: {results['data']}, {results['profile']} profile, {results['date']}\n\n"
         f"Test top-1 accuracy (%), mean ± std over {results['evaluation_seeds']} evaluation "
@@ -217,7 +224,7 @@ def _write_outputs(results: dict[str, Any], out: Path) -> None:
         f"{results['wall_s']:.0f} s; the models' training loops and evaluations "
         f"{results['compute_s']:.0f} s in all (with any reused from earlier runs).\n\n"
         f"{markdown_table(results['rows'])}\n\n"
-        + "\n".join(legend) + "\n\n"
+        + "\n".join(legend) + "\n\n" + siblings
         + (figures_table(results["figures"]) if results["figures"] else ""))
     figure = label_efficiency(results["rows"])
     figure.savefig(out / "label_efficiency.png", dpi=120, bbox_inches="tight")

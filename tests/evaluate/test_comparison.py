@@ -71,3 +71,24 @@ def test_study_jobs_and_budgets():
     labels = np.repeat(np.arange(24), 100)
     assert label_fractions(labels, profile("cpu")) == (1.0, 0.3, 0.1)
     assert label_fractions(np.repeat(np.arange(24), 8), profile("ci")) == (1.0, 0.5)
+
+
+def test_the_sibling_table_shows_each_part_for_the_all_labels_probes():
+    from fgssl.evaluate.comparison import rows_from_results, sibling_table
+
+    def result(seed, accuracies):
+        pairs = [{"pair": [2 * i, 2 * i + 1], "part": part, "accuracy": a}
+                 for i, (part, a) in enumerate(accuracies)]
+        return {"protocol": "linear", "labels": 1.0, "seed": seed, "top1": 0.5,
+                "mean_per_class_acc": 0.5, "macro_f1": 0.5, "n_train": 10, "n_test": 10,
+                "majority_floor": 0.1, "C": 1.0, "sibling_pairs": pairs,
+                "sibling_accuracy": sum(a for _, a in accuracies) / len(accuracies)}
+
+    rows = rows_from_results("simclr", [result(0, [("beak", 0.6), ("tail", 1.0)]),
+                                        result(1, [("beak", 0.8), ("tail", 1.0)])], 0.0)
+    assert rows[0]["sibling_by_part"] == {"beak": 0.7, "tail": 1.0}
+    assert rows[0]["sibling_accuracy_mean"] == 0.85
+    assert sibling_table(rows).splitlines() == ["| method | beak | tail | mean |",
+                                                "|---|---|---|---|",
+                                                "| simclr | 70 | 100 | 85.0 |"]
+    assert sibling_table([{**rows[0], "labels": 0.5}]) == ""  # all labels only

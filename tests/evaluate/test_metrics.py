@@ -51,3 +51,19 @@ def test_summarise_reports_mean_sample_std_and_values():
     assert summarise([0.5])["std"] == 0.0
     with pytest.raises(ValueError, match="no values"):
         summarise([])
+
+
+def test_sibling_accuracy_is_the_two_way_choice_within_each_pair():
+    from fgssl.evaluate.metrics import sibling_accuracy
+
+    true = np.array([0, 0, 1, 1, 2, 3])
+    scores = np.array([[5, 1, 9, 0],   # class 0: beats its sibling 1 (the 9 for 2 is no matter)
+                       [1, 2, 0, 0],   # class 0: loses to 1
+                       [0, 3, 0, 0],   # class 1: beats 0
+                       [0, 3, 0, 0],   # class 1: beats 0
+                       [0, 0, 1, 2],   # class 2: loses to 3
+                       [0, 0, 1, 2]])  # class 3: beats 2
+    found = sibling_accuracy(scores, true, [(0, 1), (2, 3), (4, 5)])
+    assert found["pairs"] == [{"pair": [0, 1], "accuracy": 0.75},
+                              {"pair": [2, 3], "accuracy": 0.5}]  # (4, 5): no images
+    assert found["mean"] == pytest.approx(0.625)

@@ -100,3 +100,25 @@ def test_images_come_at_the_size_the_backbone_reads(declared, expected):
     backbone = _SizeWitness(declared)
     protocol.evaluate_backbone(backbone, "synthbirds", "ci", "linear")  # train, val, test
     assert backbone.seen == {(expected, expected)}
+
+
+def test_a_linear_probe_on_sibling_species_says_how_often_it_tells_them_apart(tmp_path):
+    from tests.images import write_jpeg
+
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn")
+    linear = protocol.evaluate_backbone(backbone, "synthbirds", "ci", "linear")
+    assert 0 <= linear["sibling_accuracy"] <= 1
+    pairs = linear["sibling_pairs"]
+    assert [pair["pair"] for pair in pairs] == [[2 * i, 2 * i + 1] for i in range(12)]
+    assert pairs[0]["part"] in {"beak_shape", "beak_colour", "crown", "eye_ring", "wing_bars",
+                                "breast", "tail"}
+    assert linear["sibling_accuracy"] == pytest.approx(np.mean([p["accuracy"] for p in pairs]))
+    knn = protocol.evaluate_backbone(backbone, "synthbirds", "ci", "knn")
+    assert "sibling_accuracy" not in knn  # a linear probe's scores only
+    for species in ("wren", "robin"):
+        for k in range(10):
+            write_jpeg(tmp_path / "mine" / species / f"{k}.jpg", seed=k)
+    folder = protocol.evaluate_backbone(backbone, "folder", "ci", "linear",
+                                        root=str(tmp_path / "mine"))
+    assert "sibling_accuracy" not in folder  # no sibling structure known

@@ -1,0 +1,113 @@
+"""Self-supervised methods side by side on SynthBirds: pretraining time and what the features
+know, over pretraining seeds.
+
+For each method (a registered name, with settings as ``name:key=value,key=value``) and seed:
+pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (timed: the training
+loop's seconds, monitors apart, and the whole call), then linear probes on the frozen
+backbone with all train labels and at ``--per-class`` labels per species (the same label
+subset for every method at a seed). The random-init backbone is probed the same way, as the
+floor each method is read against. Threads: as the process has them (``--threads``).
+
+Usage::
+
+    python benchmarks/ssl_synthbirds.py --methods simclr byol byol:momentum=0 --seeds 3
+        [--profile cpu] [--per-class 10] [--epochs N] [--threads 2] [--out DIR]
+
+Prints one JSON object (and writes it to ``--out``/results.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fgssl.config import profile as get_profile
+from fgssl.evaluate.metrics import summarise
+from fgssl.evaluate.protocol import evaluate_backbone
+from fgssl.study.runs import backbone_for, pretrain
+
+
+def _parse(spec: str) -> tuple[str, dict[str, Any]]:
+    """``byol:momentum=0,hidden_dim=256`` -> ("byol", {"momentum": 0, "hidden_dim": 256})."""
+    name, _, rest = spec.partition(":")
+    options = {}
+    for pair in filter(None, rest.split(",")):
+        key, _, value = pair.partition("=")
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value  # a plain word: a string setting
+    return name, options
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", required=True)
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--per-class", type=int, default=10)
+    parser.add_argument("--epochs", type=int, help="default: each method's schedule")
+    parser.add_argument("--lr", type=float, help="default: each method's")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/ssl_synthbirds"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    prof = get_profile(args.profile)
+    low = args.per_class / prof.train_per_class
+
+    def probes(backbone: torch.nn.Module, seed: int) -> dict[str, float]:
+        return {"linear_all": evaluate_backbone(backbone, "synthbirds", prof, "linear",
+                                                1.0, seed)["top1"],
+                "linear_low": evaluate_backbone(backbone, "synthbirds", prof, "linear",
+                                                low, seed)["top1"]}
+
+    result: dict[str, Any] = {"profile": prof.name, "threads": args.threads,
+                              "seeds": args.seeds, "per_class": args.per_class,
+                              "low_fraction": low, "methods": {}}
+    random = [probes(backbone_for("random", prof, seed)[1], seed) for seed in range(args.seeds)]
+    result["random"] = {key: summarise([r[key] for r in random]) for key in random[0]}
+    for spec in args.methods:
+        name, options = _parse(spec)
+        runs = []
+        for seed in range(args.seeds):
+            started = time.perf_counter()
+            try:
+                method, history = pretrain(name, prof, seed=seed, epochs=args.epochs,
+                                           lr=args.lr, resume=False, progress_bar=False,
+                                           out=args.out / spec.replace(":", "_") / f"seed{seed}",
+                                           **options)
+            except FloatingPointError as error:  # a diverged run is a result too
+                runs.append({"error": str(error)})
+                break
+            runs.append({"call_s": time.perf_counter() - started,
+                         "train_s": sum(r["seconds"] for r in history),
+                         "epochs": len(history), **probes(method.backbone, seed),
+                         "last": {k: v for k, v in history[-1].items()
+                                  if isinstance(v, float)}})
+            print(json.dumps({"method": spec, "seed": seed, **{
+                k: round(v, 4) for k, v in runs[-1].items() if isinstance(v, float)}}),
+                flush=True)
+        if "error" in runs[-1]:
+            result["methods"][spec] = {"error": runs[-1]["error"]}
+            continue
+        summary = {key: summarise([run[key] for run in runs])
+                   for key in ("train_s", "call_s", "linear_all", "linear_low")}
+        summary["over_random_linear_all"] = [
+            round(run["linear_all"] - r["linear_all"], 4) for run, r in zip(runs, random,
+                                                                            strict=True)]
+        summary["epochs"] = runs[0]["epochs"]
+        summary["last_epoch"] = runs[0]["last"]
+        result["methods"][spec] = summary
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
