@@ -25,6 +25,7 @@ BUILT_IN = (  # "module:Class", in the order the study shows them
     "fgssl.methods.simclr:SimCLR",
     "fgssl.methods.jigsaw:Jigsaw",
     "fgssl.methods.srgan:SRGAN",
+    "fgssl.methods.byol:BYOL",
     "fgssl.methods.supervised:Supervised",
     "fgssl.methods.pmg:PMG",
 )

@@ -48,7 +48,7 @@ def test_the_facts_read_back_are_the_facts_derived(tmp_path):
     assert json.loads(json.dumps(derived)) == json.loads(json.dumps(derive()))
     saved = json.loads((tmp_path / FILE_NAME).read_text())
     assert saved["key"] == source_key() and load(tmp_path) == derived
-    assert [m["name"] for m in derived["methods"]] == ["simclr", "jigsaw", "srgan",
+    assert [m["name"] for m in derived["methods"]] == ["simclr", "jigsaw", "srgan", "byol",
                                                        "supervised", "pmg"]
     grid = next(o for o in derived["methods"][1]["options"] if o["name"] == "grid")
     assert grid == {"name": "grid", "flag": "--grid", "help": "tiles per side (default 3)",
