@@ -26,6 +26,7 @@ BUILT_IN = (  # "module:Class", in the order the study shows them
     "fgssl.methods.jigsaw:Jigsaw",
     "fgssl.methods.srgan:SRGAN",
     "fgssl.methods.byol:BYOL",
+    "fgssl.methods.vicreg:VICReg",
     "fgssl.methods.supervised:Supervised",
     "fgssl.methods.pmg:PMG",
 )

@@ -1,0 +1,119 @@
+"""VICReg (Bardes, Ponce & LeCun 2022): variance, invariance and covariance regularisation.
+
+Two views of each image go through the backbone and an *expander* (an MLP to a wide
+embedding). The loss holds the two embeddings Z, Z' (N, d) together and keeps them from
+collapsing, with no negatives and no momentum target (eq. 6):
+
+    l(Z, Z') = λ s(Z, Z') + μ [v(Z) + v(Z')] + ν [c(Z) + c(Z')]
+
+- invariance s: the mean squared difference of paired embeddings, per coordinate (as the
+  authors' code computes it, which their coefficients were set with; eq. 5 sums over the d
+  coordinates instead);
+- variance v(Z) = (1/d) Σ_j max(0, γ − √(Var(z^j) + ε)), γ = 1, ε = 1e-4: each coordinate's
+  standard deviation over the batch is pushed up to γ, so the batch cannot shrink to a point;
+- covariance c(Z) = (1/d) Σ_{i≠j} C(Z)_ij², C(Z) = Σ_n (z_n − z̄)(z_n − z̄)ᵀ / (N − 1): the
+  coordinates are decorrelated, so they cannot all say the same thing.
+
+λ = μ = 25 and ν = 1 by default (the paper's). The terms are computed in float32 even under
+mixed precision: a bf16 covariance of a wide embedding loses what the loss is about. Under
+torchrun (``gather=True``) the embeddings of every process are gathered with gradients first,
+so that the variance and covariance are the whole batch's, as the paper computes them.
+
+Example::
+
+    >>> z1, z2 = torch.randn(16, 32), torch.randn(16, 32)
+    >>> loss, terms = vicreg_loss(z1, z2)
+    >>> sorted(terms)
+    ['covariance', 'invariance', 'variance']
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import torch
+import torch.nn.functional as F
+
+from fgssl import distributed
+from fgssl.gpu_augment import BatchSimCLRViews
+from fgssl.methods.about import Entry, Option, Schedule, schedules
+from fgssl.methods.base import Log, Method
+from fgssl.models.backbones import build_backbone
+from fgssl.models.heads import ProjectionHead
+
+
+def _variance(z: torch.Tensor, gamma: float = 1.0, epsilon: float = 1e-4) -> torch.Tensor:
+    """v(Z): the mean hinge of each coordinate's standard deviation below ``gamma``."""
+    return F.relu(gamma - torch.sqrt(z.var(dim=0) + epsilon)).mean()
+
+
+def _covariance(z: torch.Tensor) -> torch.Tensor:
+    """c(Z): the squared off-diagonal covariances, summed and divided by d."""
+    n, d = z.shape
+    centred = z - z.mean(dim=0)
+    covariance = centred.T @ centred / (n - 1)  # (d, d)
+    off_diagonal = covariance - torch.diag(torch.diagonal(covariance))
+    return off_diagonal.pow(2).sum() / d
+
+
+def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance: float = 25.0,
+                variance: float = 25.0, covariance: float = 1.0, gather: bool = False
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """VICReg's loss of two (N, d) embeddings, row i of each from the same image, and its
+    three terms (unweighted). With ``gather`` (and torch.distributed initialised), over
+    every process's rows."""
+    if z1.shape != z2.shape or z1.ndim != 2 or len(z1) < 2:
+        raise ValueError(f"need two (N, d) batches of the same shape with N >= 2, got "
+                         f"{tuple(z1.shape)} and {tuple(z2.shape)}")
+    dtype = torch.promote_types(z1.dtype, torch.float32)  # float64 stays float64
+    with torch.autocast(z1.device.type, enabled=False):
+        z1, z2 = z1.to(dtype), z2.to(dtype)
+        if gather and distributed.initialised():
+            z1, z2 = distributed.gather_with_grad(z1)[0], distributed.gather_with_grad(z2)[0]
+        terms = {"invariance": F.mse_loss(z1, z2),
+                 "variance": _variance(z1) + _variance(z2),
+                 "covariance": _covariance(z1) + _covariance(z2)}
+        loss = invariance * terms["invariance"] + variance * terms["variance"] \
+            + covariance * terms["covariance"]
+    return loss, terms
+
+
+class VICReg(Method):
+    """Backbone and expander; the VICReg loss on the two views' embeddings. Views as
+    SimCLR's (batched, ``variant``)."""
+
+    name = "vicreg"
+    summary = "VICReg: variance, invariance and covariance of two views (Bardes et al. 2022)"
+    base_lr = 0.05  # SGD, for a batch of 256; higher rates diverge (docs/RESULTS.md)
+    schedule = schedules(cpu=Schedule(epochs=45))  # about 3 minutes on two CPU cores
+    distributed_settings = MappingProxyType({"gather": True})  # the whole batch's statistics
+    options = (Option("invariance_weight", "λ, the invariance term's weight (default 25)",
+                      minimum=0),
+               Option("variance_weight", "μ, the variance term's weight (default 25)",
+                      minimum=0),
+               Option("covariance_weight", "ν, the covariance term's weight (default 1)",
+                      minimum=0))
+    entries = (Entry("vicreg", "VICReg: variance, invariance, covariance; no negatives",
+                     opt_in=True, cost=110),)
+
+    def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
+                 variant: str = "standard", jitter: float = 0.5, hue: float | None = None,
+                 expander_dim: int = 512, invariance_weight: float = 25.0,
+                 variance_weight: float = 25.0, covariance_weight: float = 1.0,
+                 gather: bool = False) -> None:
+        super().__init__(build_backbone(backbone_name, image_size))
+        self.expander = ProjectionHead(self.backbone.feature_dim, expander_dim, expander_dim,
+                                       num_layers=3)
+        self.weights = (invariance_weight, variance_weight, covariance_weight)
+        self.gather = gather
+        self.augment = BatchSimCLRViews(image_size, variant=variant, jitter=jitter, hue=hue)
+
+    def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.augment(images)  # two (B, 3, H, W) float batches
+
+    def training_step(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
+        z = self.expander(self.backbone(torch.cat(inputs)))  # one pass: BN sees both views
+        z1, z2 = z.chunk(2)
+        loss, terms = vicreg_loss(z1, z2, *self.weights, gather=self.gather)
+        return loss, {name: value.detach() for name, value in terms.items()}
