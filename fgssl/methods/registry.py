@@ -27,6 +27,7 @@ BUILT_IN = (  # "module:Class", in the order the study shows them
     "fgssl.methods.srgan:SRGAN",
     "fgssl.methods.byol:BYOL",
     "fgssl.methods.vicreg:VICReg",
+    "fgssl.methods.dino:DINO",
     "fgssl.methods.supervised:Supervised",
     "fgssl.methods.pmg:PMG",
 )

@@ -49,7 +49,7 @@ def test_the_facts_read_back_are_the_facts_derived(tmp_path):
     saved = json.loads((tmp_path / FILE_NAME).read_text())
     assert saved["key"] == source_key() and load(tmp_path) == derived
     assert [m["name"] for m in derived["methods"]] == ["simclr", "jigsaw", "srgan", "byol",
-                                                       "vicreg", "supervised", "pmg"]
+                                                       "vicreg", "dino", "supervised", "pmg"]
     grid = next(o for o in derived["methods"][1]["options"] if o["name"] == "grid")
     assert grid == {"name": "grid", "flag": "--grid", "help": "tiles per side (default 3)",
                     "type": "int", "default": 3, "choices": [2, 3, 4], "minimum": None,

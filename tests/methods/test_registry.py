@@ -10,7 +10,7 @@ from fgssl.methods.simclr import SimCLR
 
 def test_every_built_in_method_is_found_by_the_name_its_class_declares():
     names = [cls.name for cls in registry.method_classes()]
-    assert names == ["simclr", "jigsaw", "srgan", "byol", "vicreg", "supervised", "pmg"]
+    assert names == ["simclr", "jigsaw", "srgan", "byol", "vicreg", "dino", "supervised", "pmg"]
     assert registry.method_class("simclr") is SimCLR
 
 

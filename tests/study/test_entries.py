@@ -6,9 +6,9 @@ from fgssl.methods.base import Method
 from fgssl.study.entries import check_entries, describe, study_entries
 
 ORDER = ["simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "random-srgan-d",
-         "byol", "simsiam", "vicreg", "supervised", "scratch", "pmg", "pmg-imagenet",
+         "byol", "simsiam", "vicreg", "dino", "supervised", "scratch", "pmg", "pmg-imagenet",
          "random", "imagenet"]
-OPT_IN = ("byol", "simsiam", "vicreg", "pmg", "pmg-imagenet")
+OPT_IN = ("byol", "simsiam", "vicreg", "dino", "pmg", "pmg-imagenet")
 
 
 def test_the_table_is_each_registered_method_s_entries_then_the_baselines():

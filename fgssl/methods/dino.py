@@ -1,0 +1,191 @@
+"""DINO (Caron et al. 2021): self-distillation with no labels, and multi-crop.
+
+A student network and a teacher network (the student's momentum average, updated after every
+step) each end in a head whose K outputs, through a softmax at temperature τ, are a
+distribution over K prototypes. The student learns to give, for one view of an image, the
+distribution the teacher gives for another view of it (eq. 3):
+
+    min_θs  Σ_{x ∈ {x1g, x2g}}  Σ_{x' ∈ V, x' ≠ x}  H(P_t(x), P_s(x')),   H(a, b) = −a · log b
+
+over two *global* views (large crops at the profile's image size), which both networks see,
+and several *local* views (small crops at about half that size), which only the student sees:
+a crop of the beak must predict what the teacher sees in the whole bird.
+
+Nothing in that objective stops both networks from giving every image the same answer. DINO
+"centers and sharpens" the teacher: P_t(x) = softmax((g_t(x) − c) / τ_t), with a centre c ←
+m c + (1 − m) · mean_batch g_t (m = 0.9) that keeps one prototype from winning every image
+(centering alone would collapse to the uniform distribution), and a low τ_t (sharpening alone
+would collapse to one prototype). τ_t warms up linearly from ``warmup_teacher_temperature``
+to ``teacher_temperature`` over the first ``teacher_warmup`` of the run; the student's τ_s is
+0.1. Two logged numbers show collapse: the teacher's entropy ``teacher_entropy`` (log K when
+it is uniform, 0 when one-hot), and ``kl`` = KL(P_t ‖ P_s), the part of the loss that
+learning lowers (0 when both answer the same whatever the image); the loss is their sum.
+
+Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck,
+GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 1,024 outputs (the paper's
+weight-normalised last layer with its norm fixed at 1; 65,536 prototypes are for ViTs on
+ImageNet). As the paper does, the last layer is frozen at first (``freeze_last_layer``, a
+fraction of the run) and gradients are clipped to norm 3. Under torchrun the centre is the
+mean over every process's batch.
+
+Example::
+
+    >>> student = [torch.randn(4, 10) for _ in range(4)]     # 2 global + 2 local views
+    >>> teacher = [torch.softmax(torch.randn(4, 10), 1) for _ in range(2)]
+    >>> dino_loss(student, teacher, student_temperature=0.1).shape
+    torch.Size([])
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from fgssl import distributed
+from fgssl.gpu_augment import BatchSimCLRViews
+from fgssl.methods.about import Entry, Option
+from fgssl.methods.base import Log, Method, sgd
+from fgssl.methods.byol import cosine_momentum
+from fgssl.models.backbones import build_backbone
+
+
+def dino_loss(student_logits: list[torch.Tensor], teacher_probabilities: list[torch.Tensor],
+              student_temperature: float = 0.1) -> torch.Tensor:
+    """Eq. 3, averaged over its terms: for each teacher view i (the first len(teacher) views)
+    and each student view j ≠ i, the cross-entropy H(P_t(i), softmax(s_j / τ_s)), averaged
+    over the batch. ``student_logits``: V tensors (B, K); ``teacher_probabilities``: the
+    teacher's centred, sharpened distributions for the global views, (B, K) each."""
+    if student_temperature <= 0:
+        raise ValueError(f"student_temperature must be positive, got {student_temperature}")
+    total, terms = student_logits[0].new_zeros(()), 0
+    for i, teacher in enumerate(teacher_probabilities):
+        for j, student in enumerate(student_logits):
+            if j == i:
+                continue  # a view does not teach itself
+            log_p = F.log_softmax(student / student_temperature, dim=-1)
+            total = total + (-teacher * log_p).sum(-1).mean()
+            terms += 1
+    return total / terms
+
+
+class DINOHead(nn.Module):
+    """MLP to a bottleneck, ℓ2-normalised, then a cosine layer to K prototypes:
+    (B, D) -> (B, K) logits in [-1, 1]."""
+
+    def __init__(self, in_dim: int, hidden_dim: int = 512, bottleneck_dim: int = 128,
+                 prototypes: int = 1024) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(),
+                                 nn.Linear(hidden_dim, hidden_dim), nn.GELU(),
+                                 nn.Linear(hidden_dim, bottleneck_dim))
+        self.prototypes = nn.Parameter(torch.randn(prototypes, bottleneck_dim) * 0.02)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        bottleneck = F.normalize(self.mlp(features), dim=-1)
+        return bottleneck @ F.normalize(self.prototypes, dim=-1).T  # (B, K)
+
+
+class DINO(Method):
+    """Student (backbone + head) and momentum teacher; two global and ``local_crops`` local
+    views per image."""
+
+    name = "dino"
+    summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
+    base_lr = 0.3
+    options = (Option("local_crops", "local views per image, student only (default 6)",
+                      minimum=0),
+               Option("teacher_temperature", "the teacher's softmax temperature after its "
+                                             "warm-up (default 0.07)", minimum=0.001))
+    entries = (Entry("dino", "DINO: self-distillation, global and local crops", opt_in=True,
+                     cost=130),)
+
+    def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
+                 local_crops: int = 6, local_size: int | None = None,
+                 global_scale: tuple[float, float] = (0.4, 1.0),
+                 local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 1024,
+                 hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.996,
+                 student_temperature: float = 0.1, teacher_temperature: float = 0.07,
+                 warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
+                 center_momentum: float = 0.9, freeze_last_layer: float = 0.05,
+                 clip: float | None = 3.0, jitter: float = 0.5) -> None:
+        if local_crops % 2:
+            raise ValueError(f"local_crops must be even (they are drawn in pairs), got "
+                             f"{local_crops}")
+        super().__init__(build_backbone(backbone_name, image_size))
+        self.head = DINOHead(self.backbone.feature_dim, hidden_dim, bottleneck_dim, prototypes)
+        self.teacher = nn.Sequential(copy.deepcopy(self.backbone),
+                                     copy.deepcopy(self.head)).requires_grad_(False)
+        self.register_buffer("center", torch.zeros(prototypes))
+        self.local_crops, self.momentum = local_crops, momentum
+        self.temperatures = (student_temperature, warmup_teacher_temperature,
+                             teacher_temperature, teacher_warmup)
+        self.center_momentum, self.freeze_last_layer = center_momentum, freeze_last_layer
+        self.clip_gradients = clip
+        self.global_views = BatchSimCLRViews(image_size, jitter=jitter, crop_scale=global_scale)
+        self.local_views = BatchSimCLRViews(local_size or image_size // 2, jitter=jitter,
+                                            crop_scale=local_scale)
+
+    def views(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) uint8 -> two global views (B, 3, S, S), then the local ones
+        (B, 3, S/2, S/2), standardised."""
+        local = [view for _ in range(self.local_crops // 2)
+                 for view in self.local_views(images)]
+        return (*self.global_views(images), *local)
+
+    def _student(self, views: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+        """The student's logits for every view, each size batched in one pass."""
+        logits = self.head(self.backbone(torch.cat(views[:2]))).chunk(2)
+        if len(views) > 2:
+            logits += self.head(self.backbone(torch.cat(views[2:]))).chunk(len(views) - 2)
+        return list(logits)
+
+    @property
+    def teacher_temperature(self) -> float:
+        """τ_t now: warmed up linearly, then constant."""
+        _, start, end, warmup = self.temperatures
+        return end if self.progress >= warmup else start + (end - start) * self.progress / warmup
+
+    def training_step(self, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, Log]]:
+        student = self._student(inputs)
+        with torch.no_grad():
+            teacher_logits = self.teacher(torch.cat(inputs[:2]))  # (2B, K): global views only
+            probabilities = F.softmax((teacher_logits - self.center) / self.teacher_temperature,
+                                      dim=-1)
+            self._update_center(teacher_logits)
+        teacher = list(probabilities.chunk(2))
+        loss = dino_loss(student, teacher, self.temperatures[0])
+        with torch.no_grad():
+            entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(-1).mean()
+        return loss, {"teacher_entropy": entropy, "kl": loss.detach() - entropy}
+
+    @torch.no_grad()
+    def _update_center(self, teacher_logits: torch.Tensor) -> None:
+        """c ← m c + (1 − m) · the batch mean of the teacher's outputs (over every process)."""
+        total, count = teacher_logits.float().sum(0), torch.tensor(float(len(teacher_logits)))
+        if distributed.initialised():
+            count = count.to(total.device)
+            dist.all_reduce(total)
+            dist.all_reduce(count)
+        self.center.mul_(self.center_momentum).add_(total / count * (1 - self.center_momentum))
+
+    def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        """SGD over the student (the teacher learns by its momentum only)."""
+        student = [p for name, p in self.named_parameters() if not name.startswith("teacher.")]
+        return [sgd([(student, 1.0)], lr, weight_decay)]
+
+    def frozen_parameters(self) -> list[nn.Parameter]:
+        """The prototypes, for the first ``freeze_last_layer`` of the run."""
+        return [self.head.prototypes] if self.progress < self.freeze_last_layer else []
+
+    @torch.no_grad()
+    def after_step(self, optimizer_index: int) -> None:
+        """The teacher moves towards the student: ξ ← τ ξ + (1 − τ) θ, τ on a cosine to 1."""
+        tau = cosine_momentum(self.momentum, self.progress)
+        student = [*self.backbone.parameters(), *self.head.parameters()]
+        for teacher, weights in zip(self.teacher.parameters(), student, strict=True):
+            teacher.lerp_(weights, 1 - tau)
