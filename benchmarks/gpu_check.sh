@@ -6,6 +6,7 @@
 #      at the gpu profile's batch, so its peak memory is the gpu profile's;
 #   2. a short SimCLR run through fit() on SynthBirds at 112 px (GPU data path);
 #   3. torchrun on the GPU (NCCL), 1 process, the ci profile: the distributed path;
+#   4. BYOL, VICReg and DINO, one ci-profile epoch each on the GPU (AMP, the GPU data path);
 # then a table with the acceptance checks. JSON and logs go to $GPU_CHECK_OUT (default $OUT,
 # else runs/gpu_check).
 #
@@ -38,5 +39,10 @@ echo "== torchrun, 1 process"
 FGSSL_RUNS="$DIR/runs" $PYTHON -m torch.distributed.run --standalone --nproc_per_node 1 \
     -m fgssl pretrain simclr --data synthbirds --profile ci --out "$DIR/runs/ddp" 2>&1 \
     | tail -n 3 | tee "$DIR/torchrun.log"
+echo "== BYOL, VICReg, DINO: one ci epoch each"
+for method in byol vicreg dino; do
+    FGSSL_RUNS="$DIR/runs" $PYTHON -m fgssl pretrain "$method" --data synthbirds --profile ci \
+        --out "$DIR/runs/$method" 2>&1 | tail -n 1 | tee "$DIR/$method.log"
+done
 echo "== table"
 $PYTHON benchmarks/gpu_check_table.py "$DIR" | tee "$DIR/table.txt"

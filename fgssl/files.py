@@ -40,3 +40,12 @@ def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=1)
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON in ``path``, or None when it is absent or not readable JSON (a file fgssl
+    derives, to be made again)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None

@@ -47,6 +47,7 @@ from fgssl.optimisation import Optimisation, optimisation, to_device
 from fgssl.utils import (
     CHECKPOINT,
     HISTORY,
+    RUN_KEYS,
     atomic_save,
     choose_device,
     load_checkpoint,
@@ -85,6 +86,8 @@ class Hyperparameters:
             raise ValueError(f"weight_decay must be 0 or more, got {self.weight_decay}")
         if not 0 <= self.warmup_fraction < 1:
             raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ValueError(f"seed must be a whole number, 0 or more, e.g. 0; got {self.seed}")
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def _begin(run: _Run) -> int:
 
 def _resume(run: _Run, out: Path) -> int:
     """Everything from the checkpoint in ``out``; the epoch to continue from."""
-    state = load_checkpoint(out / CHECKPOINT, map_location=run.device)
+    state = load_checkpoint(out / CHECKPOINT, map_location=run.device, keys=RUN_KEYS)
     _check_same_run(state, run.method, out)
     run.method.load_state_dict(state["model"])
     run.opt.load_state_dict(state)

@@ -2,13 +2,18 @@
 
 Checkpoints are written atomically (:func:`fgssl.files.atomic_write`), so an interrupted save
 never leaves a half-written checkpoint; they are read with ``torch.load(weights_only=True)``,
-which refuses to run code hidden in a pickle.
+which refuses to run code hidden in a pickle. A file that cannot be read that way (empty,
+truncated, pickled objects, another program's) is a :class:`CheckpointError` whose message
+names the file and what to do.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,11 @@ import torch
 from fgssl.files import atomic_write
 
 CHECKPOINT, HISTORY = "checkpoint.pt", "history.json"  # what a training run writes to its folder
+RUN_KEYS = ("method", "config", "model", "epoch", "history")  # in every checkpoint fit() writes
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint fgssl can read: empty, truncated or another program's."""
 
 
 def seed_everything(seed: int) -> None:
@@ -80,13 +90,40 @@ def atomic_save(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu",
+    keys: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`atomic_save` (tensors and plain types only)."""
+    """Load a checkpoint written by :func:`atomic_save` (tensors and plain types only), a
+    dict holding at least ``keys`` (:data:`RUN_KEYS` for a training run's). Nothing in the
+    file is executed; a file that is not such a checkpoint is a :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: train one first (fgssl pretrain ...)")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    what_to_do = "delete it and train again (fgssl pretrain ...), or give another checkpoint"
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:  # refused by the weights-only unpickler
+        named = re.search(r"GLOBAL (\S+)", str(error))
+        if named is None:  # not a pickle torch can read at all
+            raise CheckpointError(f"{path} is empty or damaged (not a checkpoint file): "
+                                  f"{what_to_do}") from None
+        raise CheckpointError(f"{path} holds Python objects ({named.group(1)}) that fgssl does "
+                              "not load, since loading them could run code: it is not a "
+                              f"checkpoint fgssl wrote; {what_to_do}") from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError) as error:
+        raise CheckpointError(f"{path} is empty or damaged ({_first_line(error)}): "
+                              f"{what_to_do}") from None
+    missing = [key for key in keys if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(f"{path} is not a checkpoint fgssl wrote (it has no "
+                              f"{', '.join(missing)}): {what_to_do}")
+    return state
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's message, cut to its first line."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def atomic_save_array(array: np.ndarray, path: str | os.PathLike[str]) -> Path:

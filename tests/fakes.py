@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
 import tarfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.io import savemat
 
 from tests.images import write_jpeg
@@ -141,3 +143,28 @@ def fake_cassava_2020(folder: Path) -> None:
         for k in range(10):
             write_jpeg(folder / "train_images" / f"{k}.jpg", seed=k)
             writer.writerow([f"{k}.jpg", k % 5])
+
+
+class _Payload:
+    """Unpickling it would call os.system: a checkpoint must never run it."""
+
+    def __reduce__(self):
+        return os.system, ("touch ran",)
+
+
+def not_a_checkpoint(kind: str, path: Path) -> Path:
+    """A file where a checkpoint is expected: pickled ``code``, ``empty``, ``truncated``,
+    ``text`` or a ``foreign`` library's tensors; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "code":
+        torch.save({"model": _Payload()}, path)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        torch.save({"model": {"w": torch.zeros(1000)}, "epoch": 1}, path)
+        path.write_bytes(path.read_bytes()[:2000])
+    elif kind == "text":
+        path.write_text("weights: none\n")
+    else:  # another library's .pt: tensors only, none of fgssl's keys
+        torch.save({"conv.weight": torch.zeros(2)}, path)
+    return path

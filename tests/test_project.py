@@ -70,3 +70,15 @@ def test_gitignore_keeps_data_and_runs_out_of_the_repository():
     ignored = (ROOT / ".gitignore").read_text().split()
     for pattern in ("data/*", "!data/README.md", "runs/", ".venv/"):
         assert pattern in ignored
+
+
+def test_every_test_the_reliability_table_cites_exists():
+    text = (ROOT / "docs" / "RELIABILITY.md").read_text()
+    cited, module = [], None
+    for match in re.finditer(r"`(tests/[\w/]+\.py)?::(test_\w+)`", text):
+        module = match.group(1) or module  # "::name" alone: the module cited before it
+        cited.append((module, match.group(2)))
+    assert len(cited) >= 20
+    missing = [f"{module}::{name}" for module, name in cited
+               if f"def {name}(" not in (ROOT / module).read_text()]
+    assert missing == []

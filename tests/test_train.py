@@ -234,3 +234,15 @@ def test_gradients_are_clipped_to_the_method_s_norm():
     after = [p.detach() for p in method.parameters() if p.requires_grad]
     moved = torch.cat([(a - b).flatten() for a, b in zip(after, before, strict=True)]).norm()
     assert 0 < moved <= 1e-3 * (1 + 1e-5)  # one step of plain SGD at lr 1: the clipped norm
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"epochs": 0}, "epochs must be at least 1, got 0"),
+    ({"lr": -0.1}, "lr must be positive, got -0.1"),
+    ({"seed": -1}, "seed must be a whole number, 0 or more, e.g. 0; got -1"),
+    ({"seed": 1.5}, "seed must be a whole number"),
+    ({"warmup_fraction": 1.0}, r"warmup_fraction must be in \[0, 1\)"),
+])
+def test_hyperparameters_are_checked_by_name(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Hyperparameters(**settings)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from fgssl import utils
+from tests.fakes import not_a_checkpoint
 
 
 def test_seed_everything_repeats_every_generator():
@@ -41,11 +42,23 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["checkpoint.pt"]
 
 
-def test_checkpoints_refuse_pickled_code(tmp_path):
-    path = tmp_path / "evil.pt"
-    torch.save({"object": object()}, path)
-    with pytest.raises(Exception, match=r"[Ww]eights only"):
-        utils.load_checkpoint(path)
+@pytest.mark.parametrize("kind, message", [
+    ("code", r"holds Python objects \((posix|nt)\.system\) that fgssl does not load"),
+    ("empty", "is empty or damaged"), ("truncated", "is empty or damaged"),
+    ("text", "is empty or damaged"), ("foreign", "not a checkpoint fgssl wrote"),
+])
+def test_a_file_that_is_no_checkpoint_is_one_clear_error(kind, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = not_a_checkpoint(kind, tmp_path / "checkpoint.pt")
+    before = path.read_bytes()
+    with pytest.raises(utils.CheckpointError, match=message) as error:
+        utils.load_checkpoint(path, keys=utils.RUN_KEYS)
+    text = str(error.value)
+    assert str(path) in text and "delete it" in text and "\n" not in text
+    assert "weights_only" not in text and error.value.__cause__ is None
+    # torch's error, whose advice is weights_only=False, is not shown under it
+    assert error.value.__context__ is None or error.value.__suppress_context__
+    assert not (tmp_path / "ran").exists() and path.read_bytes() == before
 
 
 def test_missing_checkpoint_says_what_to_do(tmp_path):

@@ -71,6 +71,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _whole_or_zero(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more, e.g. 0")
+    return int(text)
+
+
 def _positive_number(text: str) -> float:
     try:
         value = float(text)
@@ -135,7 +141,7 @@ def _add_pretrain(commands: Any, known: Facts, datasets: Callable[[str], str]) -
     sub.add_argument("--labels", type=_fraction, default=1.0,
                      help="a method that learns from labels: the fraction of train labels to "
                           "use (repeated so that an epoch has as many steps as at 100%%)")
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--seed", type=_whole_or_zero, default=0, help="default 0")
     sub.add_argument("--lr", type=_positive_number,
                      help="learning rate for a batch of 256 (default: the method's)")
     sub.add_argument("--batch", type=_positive,
@@ -189,7 +195,7 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
                                "with 'random', that network untrained")
     evaluate.add_argument("--labels", type=_fraction, default=1.0,
                           help="fraction of the train labels the probe may use")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=_whole_or_zero, default=0, help="default 0")
     _add_common(evaluate)
 
     entries = [e["name"] for m in known["methods"] for e in m["entries"]] + known["baselines"]
@@ -216,7 +222,7 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
     bench.add_argument("--backbone", choices=known["backbones"], help="default: the profile's")
     bench.add_argument("--size", type=_positive, help="image size (default: the profile's)")
     bench.add_argument("--batch", type=_positive, help="default: the profile's")
-    bench.add_argument("--workers", type=int,
+    bench.add_argument("--workers", type=_whole_or_zero,
                        help="DataLoader workers of the cpu-loader path (default: the profile's)")
     bench.add_argument("--steps", type=_positive, default=20,
                        help="timed steps per measurement (default 20, after 3 warm-up)")
@@ -257,8 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "pretrain":
         try:
             args.options = method_options(args, known)
-        except ValueError as error:
-            parser.error(str(error))
+        except ValueError as error:  # said as the pretrain command's own parser says it
+            parser.exit(2, f"{parser.prog} pretrain: error: {error} (see '{parser.prog} "
+                           "pretrain --help')\n")
     warnings.formatwarning = lambda message, *_, **__: f"fgssl: warning: {message}\n"
     from fgssl.cli import commands  # torch and the rest, now that the command line is right
 

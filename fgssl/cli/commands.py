@@ -95,8 +95,6 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 0:
-        raise ValueError(f"--workers must be 0 or more, got {args.workers}")
     result = bench(args.profile, (args.path,) if args.path else PATHS,
                    backbone=args.backbone, size=args.size, batch=args.batch,
                    workers=args.workers, steps=args.steps, compile=args.compile)

@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from fgssl.files import atomic_write_json
+from fgssl.files import atomic_write_json, read_json
 
 FillFn = Callable[[int, int], np.ndarray]  # (start, stop) -> (stop - start, S, S, 3) uint8
 
@@ -46,8 +46,8 @@ def cached_images(stem: str | os.PathLike[str], key: dict[str, Any], n: int, siz
     or stale. Returns a read-only memory map."""
     stem = Path(stem)
     npy, sidecar = stem.with_suffix(".npy"), stem.with_suffix(".json")
-    expected = {"fingerprint": fingerprint(key), "shape": [n, size, size, 3], "key": key}
-    if npy.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()) == expected:
+    expected = _sidecar(key, n, size)
+    if is_cached(stem, key, n, size):
         return np.load(npy, mmap_mode="r")
     stem.parent.mkdir(parents=True, exist_ok=True)
     sidecar.unlink(missing_ok=True)
@@ -66,6 +66,20 @@ def cached_images(stem: str | os.PathLike[str], key: dict[str, Any], n: int, siz
         tmp.unlink(missing_ok=True)
     atomic_write_json(expected, sidecar)
     return np.load(npy, mmap_mode="r")
+
+
+def is_cached(stem: str | os.PathLike[str], key: dict[str, Any], n: int, size: int) -> bool:
+    """Whether ``stem.npy`` holds a finished cache of ``key`` at that shape."""
+    stem = Path(stem)
+    npy, sidecar = stem.with_suffix(".npy"), stem.with_suffix(".json")
+    return npy.is_file() and read_json(sidecar) == _sidecar(key, n, size)
+
+
+def _sidecar(key: dict[str, Any], n: int, size: int) -> dict[str, Any]:
+    """What a finished cache's ``.json`` sidecar holds, as read back from JSON (tuples in
+    ``key`` become lists)."""
+    return json.loads(json.dumps(
+        {"fingerprint": fingerprint(key), "shape": [n, size, size, 3], "key": key}))
 
 
 def center_crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:

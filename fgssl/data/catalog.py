@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from fgssl.data.cache import (
     CachedImages,
     cached_images,
     fingerprint,
+    is_cached,
     points_after_crop,
     resize_center_crop,
 )
@@ -42,6 +43,7 @@ from fgssl.data.folders import (
     ImageRecords,
     Record,
     load_rgb,
+    no_images_error,
     read_cub_format,
     read_image_folder,
     unreadable,
@@ -55,10 +57,11 @@ from fgssl.data.synthbirds import (
     SPECIES_NAMES,
     SynthBirds,
 )
-from fgssl.files import atomic_write_json
+from fgssl.files import atomic_write_json, read_json
 
 SPLITS = ("train", "val", "test", "unlabelled")
 CHECK_FILE = "fgssl_checked.json"
+CACHE_FOLDER = ".fgssl_cache"  # where earlier versions kept a dataset's uint8 cache: beside it
 
 
 class DataMissingError(FileNotFoundError):
@@ -180,7 +183,28 @@ def collection(name: str, root: str | os.PathLike[str] | None = None, seed: int 
     bad = set(_unreadable_cached(found))
     warn_skipped("unreadable images (corrupt, truncated or not images)", sorted(bad))
     found.splits = {s: [r for r in rs if r.path not in bad] for s, rs in found.splits.items()}
-    return found, finalise(found, seed)
+    _check_every_class_has_images(found)
+    return found, finalise(found, seed, derived_folder(found))
+
+
+def _check_every_class_has_images(found: Collection) -> None:
+    """A class whose images were all unreadable is as empty as an empty class folder."""
+    labels = {r.label for name, rs in found.splits.items() if name != "unlabelled" for r in rs}
+    empty = [name for label, name in enumerate(found.classes) if label not in labels]
+    if empty and labels:  # (a dataset of unlabelled images has no classes to check)
+        raise no_images_error(found.root / empty[0])
+
+
+def derived_folder(found: Collection) -> Path:
+    """Where fgssl keeps what it derives from a dataset folder (its decode check, split files
+    and uint8 caches): ``<data root>/derived/<folder name>-<hash of its resolved path>``,
+    under ``FGSSL_DATA`` (else the project's ``data/``) whatever ``root`` was given, so that
+    the dataset folder is only ever read (it may be read-only: a Kaggle input, a shared lab
+    copy). Each file there is keyed by the dataset's files, so a changed folder is checked
+    and split again."""
+    resolved = found.root.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    return data_root() / "derived" / f"{resolved.name or 'root'}-{digest}"
 
 
 def _where_to_get(entry: DatasetSpec, folder: Path) -> str:
@@ -201,14 +225,15 @@ def _verify_counts(entry: DatasetSpec, found: Collection) -> None:
 
 
 def _unreadable_cached(found: Collection) -> list[str]:
-    """Decode-check every image once; the result is kept beside the data, keyed by the files."""
+    """Decode-check every image once; the result is kept in the :func:`derived_folder`,
+    keyed by the files' sizes and times (one an earlier fgssl left beside the data is read)."""
     records = [r for rs in found.splits.values() for r in rs]
     stats = [(r.path, *_size_and_mtime(found.root / r.path)) for r in records]
     key = fingerprint({"files": stats})
-    path = found.root / CHECK_FILE
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("fingerprint") == key:
+    path = derived_folder(found) / CHECK_FILE
+    for candidate in (path, found.root / CHECK_FILE):
+        saved = read_json(candidate)
+        if saved is not None and saved.get("fingerprint") == key:
             return saved["unreadable"]
     bad = unreadable(found.root, records)
     atomic_write_json({"fingerprint": key, "unreadable": bad}, path)
@@ -309,8 +334,11 @@ def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
         return ImageRecords(found, records, transform)
     key = {"dataset": name, "split": split, "size": size, "seed": seed,
            "records": [(r.path, r.label) for r in records]}
+    stem = f"{split}_{size}px_seed{seed}"
+    earlier = found.root / CACHE_FOLDER / stem  # an earlier fgssl's, beside the data: read
     images = cached_images(
-        found.root / ".fgssl_cache" / f"{split}_{size}px_seed{seed}", key, len(records), size,
+        earlier if is_cached(earlier, key, len(records), size) else
+        derived_folder(found) / stem, key, len(records), size,
         lambda a, b: np.stack([resize_center_crop(load_rgb(found.root / r.path, found.trim_bottom),
                                                   size) for r in records[a:b]]),
         desc=f"decoding {name} {split}",

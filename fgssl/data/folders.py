@@ -139,6 +139,12 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
+def no_images_error(folder: Path) -> DataFormatError:
+    """A class folder with no image that can be read: empty, or every file unreadable."""
+    return DataFormatError(f"class folder {folder} has no readable images: add images or "
+                           "remove the folder")
+
+
 def _class_folder_records(base: Path, root: Path, classes: list[str]
                           ) -> tuple[list[Record], list[str]]:
     records, ignored = [], []
@@ -149,9 +155,7 @@ def _class_folder_records(base: Path, root: Path, classes: list[str]
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         images = [p for p in files if _is_image(p)]
         if not images:
-            raise DataFormatError(
-                f"class folder {folder} has no images: add images or remove the folder"
-            )
+            raise no_images_error(folder)
         records += [Record(p.relative_to(root).as_posix(), label) for p in images]
         ignored += [p.relative_to(root).as_posix() for p in files if not _is_image(p)]
     return records, ignored

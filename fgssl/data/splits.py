@@ -1,4 +1,4 @@
-"""Fixed, seeded, stratified splits and label budgets, saved next to the data.
+"""Fixed, seeded, stratified splits and label budgets, saved where fgssl keeps its own files.
 
 The evaluation protocol needs splits that never move: every choice is made on ``val``, ``test``
 is read once at the end, and every method sees the same labelled images. So:
@@ -10,8 +10,8 @@ is read once at the end, and every method sees the same labelled images. So:
   compare like with like;
 - the ``unlabelled`` view is the train images without their labels, plus any extra images.
 
-:func:`finalise` writes the result to ``fgssl_splits_seed<seed>.json`` beside the data, and
-reads it back on every later call.
+:func:`finalise` writes the result to ``fgssl_splits_seed<seed>.json`` in a folder of fgssl's
+(never the dataset's own folder, which may be read-only) and reads it back on every later call.
 
 Example::
 
@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset, Subset
 
 from fgssl.data.folders import Collection, DataFormatError, Record
-from fgssl.files import atomic_write_json
+from fgssl.files import atomic_write_json, read_json
 
 SPLIT_FILE = "fgssl_splits_seed{seed}.json"
 VAL_FRACTION = 0.1
@@ -90,25 +91,26 @@ def repeated_budget(data: Dataset, budget: np.ndarray) -> Subset:
     return Subset(data, np.tile(budget, repeats).tolist())
 
 
-def finalise(collection: Collection, seed: int = 0) -> dict[str, list[Record]]:
+def finalise(collection: Collection, seed: int, folder: Path) -> dict[str, list[Record]]:
     """The fixed ``train`` / ``val`` / ``test`` / ``unlabelled`` splits of a collection.
 
-    Read from the split file beside the data when it exists and still matches the collection;
-    otherwise made (seeded, stratified) and written there.
+    Read from the split file in ``folder`` when it exists and still matches the collection
+    (or from one an earlier fgssl wrote beside the data); otherwise made (seeded,
+    stratified) and written to ``folder``.
     """
-    path = collection.root / SPLIT_FILE.format(seed=seed)
+    file_name = SPLIT_FILE.format(seed=seed)
     source = json.loads(json.dumps(
         {name: [asdict(r) for r in records] for name, records in collection.splits.items()}))
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("source") == source:
-            return {name: [_record(r) for r in records]
-                    for name, records in saved["splits"].items()}
+    for candidate in (folder / file_name, collection.root / file_name):
+        saved = read_json(candidate)
+        if saved is not None and saved.get("source") == source:
+            return {split: [_record(r) for r in records]
+                    for split, records in saved["splits"].items()}
     splits = _make_splits(collection, seed)
     atomic_write_json(
         {"seed": seed, "source": source,
          "splits": {name: [asdict(r) for r in records] for name, records in splits.items()}},
-        path,
+        folder / file_name,
     )
     return splits
 

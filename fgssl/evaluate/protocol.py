@@ -86,8 +86,10 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
                              f"{', '.join(PROTOCOLS)}")
         if not 0 < job.labels <= 1:
-            raise ValueError(f"--labels is a fraction of the train split in (0, 1], got "
-                             f"{job.labels}")
+            raise ValueError(f"labels is a fraction of the train split in (0, 1], e.g. 0.1; "
+                             f"got {job.labels}")
+        if not (isinstance(job.seed, int) and job.seed >= 0):
+            raise ValueError(f"seed must be a whole number, 0 or more, e.g. 0; got {job.seed}")
     prof = at_input_size(backbone, profile if isinstance(profile, Profile)
                          else get_profile(profile))
     device_ = choose_device(device)

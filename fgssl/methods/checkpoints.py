@@ -22,7 +22,7 @@ from typing import Any
 
 from fgssl.methods.base import Method
 from fgssl.methods.registry import method_classes
-from fgssl.utils import CHECKPOINT, load_checkpoint
+from fgssl.utils import CHECKPOINT, RUN_KEYS, CheckpointError, load_checkpoint
 
 
 def _classes() -> dict[str, type[Method]]:
@@ -32,10 +32,12 @@ def _classes() -> dict[str, type[Method]]:
 def method_from_checkpoint(path: str | os.PathLike[str]) -> Method:
     """Rebuild the method a checkpoint (file, or the folder holding checkpoint.pt) was made by."""
     path = Path(path)
-    state = load_checkpoint(path / CHECKPOINT if path.is_dir() else path)
+    state = load_checkpoint(path / CHECKPOINT if path.is_dir() else path, keys=RUN_KEYS)
     classes = _classes()
     if state.get("method") not in classes:
-        raise ValueError(f"{path} is not a checkpoint of one of {', '.join(classes)}")
+        raise CheckpointError(f"{path} is a checkpoint of {state.get('method')!r}, a method this "
+                              f"fgssl does not have (it has {', '.join(classes)}): install the "
+                              "fgssl (or register the method) that wrote it, or train again")
     try:
         method = classes[state["method"]](**state["config"])
         method.load_state_dict(state["model"])

@@ -85,7 +85,7 @@ class VICReg(Method):
     name = "vicreg"
     summary = "VICReg: variance, invariance and covariance of two views (Bardes et al. 2022)"
     base_lr = 0.05  # SGD, for a batch of 256; higher rates diverge (docs/RESULTS.md)
-    schedule = schedules(cpu=Schedule(epochs=45))  # about 3 minutes on two CPU cores
+    schedule = schedules(cpu=Schedule(epochs=45))  # the cpu profile's 3 minutes: docs/RESULTS.md
     distributed_settings = MappingProxyType({"gather": True})  # the whole batch's statistics
     options = (Option("invariance_weight", "λ, the invariance term's weight (default 25)",
                       minimum=0),

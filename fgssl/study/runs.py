@@ -33,7 +33,7 @@ from fgssl.methods.checkpoints import method_from_checkpoint, settings_added_sin
 from fgssl.methods.registry import method_class, method_classes
 from fgssl.models.backbones import build_backbone
 from fgssl.train import Hardware, Hyperparameters, ProgressHook, Watch, fit
-from fgssl.utils import CHECKPOINT, load_checkpoint
+from fgssl.utils import CHECKPOINT, RUN_KEYS, load_checkpoint
 
 MONITORED_EPOCHS = 12  # pretrain() runs its monitors on about this many epochs, and the last
 
@@ -119,6 +119,8 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
     if labels < 1.0 and not cls.learns_from_labels:
         raise ValueError(f"labels={labels:g}: {name} learns without labels, from the "
                          "unlabelled pool; a label budget is for methods that learn from labels")
+    if resume and out is not None and (Path(out) / CHECKPOINT).is_file():
+        load_checkpoint(Path(out) / CHECKPOINT, keys=RUN_KEYS)  # unreadable: said before the data
     train = catalog.dataset(data, "train", root, size=prof.image_size, profile=prof)
     val = catalog.dataset(data, "val", root, size=prof.image_size, profile=prof)
     if torchrun_launch() is not None:
@@ -161,7 +163,7 @@ def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: flo
     out = default_out(name, prof, data, labels, seed, epochs, **options)
     if not (out / CHECKPOINT).is_file():
         return None
-    state = load_checkpoint(out / CHECKPOINT)
+    state = load_checkpoint(out / CHECKPOINT, keys=RUN_KEYS)
     unrecorded = settings_added_since(state)
     if unrecorded:
         raise ValueError(f"{out} was trained by an earlier fgssl, before {name} had the "

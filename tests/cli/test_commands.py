@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from fgssl.cli import main
+from tests.fakes import not_a_checkpoint
 from tests.images import write_jpeg
 
 
@@ -143,6 +144,13 @@ def test_pretrain_pmg_on_a_label_budget_then_probe_its_backbone(tmp_path, capsys
      "--grid is jigsaw's option, not simclr's"),
     (["pretrain", "jigsaw", "--data", "synthbirds", "--scale", "2", "--content", "none"],
      "--scale and --content are srgan's options, not jigsaw's"),
+    (["pretrain", "simclr", "--data", "synthbirds", "--seed", "-1"],
+     "argument --seed: '-1' is not a whole number of 0 or more, e.g. 0"),
+    (["pretrain", "byol", "--data", "synthbirds", "--momentum", "2"],
+     "fgssl pretrain: error: --momentum must be from 0 to 1, got 2.0 (see 'fgssl pretrain "
+     "--help')"),
+    (["evaluate", "random", "--data", "synthbirds", "--seed", "-1"],
+     "argument --seed: '-1' is not a whole number of 0 or more"),
     (["evaluate", "random", "--data", "synthbirds", "--labels", "1.5"], "not a fraction"),
     (["evaluate", "random", "--data", "synthbirds", "--protocol", "svm"], "invalid choice"),
 ])
@@ -158,6 +166,43 @@ def test_evaluate_random_and_a_missing_checkpoint(tmp_path, capsys):
     assert "random on synthbirds, linear probe with 192 labels" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "none"), "--data", "synthbirds"]) == 1
     assert "no checkpoint at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["code", "empty", "truncated", "foreign"])
+def test_a_damaged_or_foreign_checkpoint_is_one_line(kind, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the pickled code would leave its mark
+    path = not_a_checkpoint(kind, tmp_path / "run" / "checkpoint.pt")
+    before = path.read_bytes()
+    for argv in (["evaluate", str(path), "--data", "synthbirds"],
+                 ["pretrain", "simclr", "--data", "synthbirds", "--out", str(path.parent),
+                  "--resume"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(path) in err[0] and "delete it" in err[0]
+        assert "weights_only" not in err[0]
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == \
+        ["checkpoint.pt"]
+    assert not (tmp_path / "ran").exists()
+
+
+def _every_file_and_time(folder):
+    """Each path under ``folder`` (files and folders), with its size and modification time."""
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in [folder, *folder.rglob("*")]}
+
+
+def test_a_dataset_folder_is_only_read(tmp_path, capsys):
+    images = tmp_path / "mine"
+    for c in ("x", "y", "z"):
+        for k in range(8):
+            write_jpeg(images / c / f"{k}.jpg", seed=k)
+    before = _every_file_and_time(images)
+    folder = ["--data", "folder", "--root", str(images)]
+    assert main(["data", "info", "folder", "--root", str(images)]) == 0
+    assert main(["pretrain", "simclr", *folder, "--out", str(tmp_path / "run")]) == 0
+    assert main(["evaluate", str(tmp_path / "run"), *folder]) == 0
+    assert main(["data", "prepare", "folder", "--root", str(images)]) == 0
+    assert _every_file_and_time(images) == before
 
 
 def test_pretrain_jigsaw_with_its_options(tmp_path, capsys):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from fgssl.config import data_root
 from fgssl.data import catalog
 from fgssl.data.folders import DataFormatError, DataWarning
 from fgssl.data.synthbirds import NUM_CLASSES
@@ -79,7 +80,8 @@ def test_folder_dataset_gets_fixed_stratified_splits(tmp_path):
     _labelled_folder(tmp_path / "mine")
     result = catalog.prepare("folder", root=tmp_path / "mine")
     assert result["splits"] == {"train": 21, "val": 3, "test": 6, "unlabelled": 21}
-    split_file = tmp_path / "mine" / "fgssl_splits_seed0.json"
+    found = catalog.collection("folder", tmp_path / "mine")[0]
+    split_file = catalog.derived_folder(found) / "fgssl_splits_seed0.json"
     saved = json.loads(split_file.read_text())
     again = catalog.collection("folder", tmp_path / "mine")[1]
     assert [r.path for r in again["test"]] == [r["path"] for r in saved["splits"]["test"]]
@@ -92,24 +94,63 @@ def test_unreadable_images_are_skipped_with_one_warning_never_replaced(tmp_path)
     _labelled_folder(tmp_path / "mine")
     write_broken_images(tmp_path / "mine" / "b")
     with pytest.warns(DataWarning, match=r"skipped 3 unreadable images.*b/corrupt.jpg"):
-        _, splits = catalog.collection("folder", tmp_path / "mine")
+        found, splits = catalog.collection("folder", tmp_path / "mine")
     every = [r for s in ("train", "val", "test") for r in splits[s]]
     assert len(every) == 30 and not any("corrupt" in r.path for r in every)
-    # the check is cached beside the data, keyed by the files
-    checked = json.loads((tmp_path / "mine" / catalog.CHECK_FILE).read_text())
+    # the check is kept in fgssl's own folder for the dataset, keyed by the files
+    checked = json.loads((catalog.derived_folder(found) / catalog.CHECK_FILE).read_text())
     assert sorted(checked["unreadable"]) == ["b/corrupt.jpg", "b/empty.png", "b/truncated.jpg"]
 
 
-def test_cached_real_dataset_is_uint8_at_the_requested_size(tmp_path):
+def test_a_class_of_unreadable_images_is_an_error_like_an_empty_class(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    write_broken_images(tmp_path / "mine" / "d")
+    with pytest.warns(DataWarning, match="skipped 3 unreadable"), \
+            pytest.raises(DataFormatError, match=r"class folder .*mine/d has no readable images: "
+                                                 r"add images or remove the folder"):
+        catalog.info("folder", tmp_path / "mine")
+
+
+def test_cached_real_dataset_is_uint8_at_the_requested_size(tmp_path, monkeypatch):
     _labelled_folder(tmp_path / "mine")
     test = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
     image, _ = test[0]
     assert image.shape == (3, 12, 12) and image.dtype == torch.uint8
     assert test.images.shape == (6, 12, 12, 3)
     assert sorted(np.bincount(test.labels)) == [2, 2, 2]
-    assert list((tmp_path / "mine" / ".fgssl_cache").glob("test_12px_seed0.*"))
-    again = catalog.collection("folder", tmp_path / "mine")[0]  # the cache is not a class
-    assert len(again.classes) == 3 and ".fgssl_cache" not in again.classes
+    derived = catalog.derived_folder(catalog.collection("folder", tmp_path / "mine")[0])
+    assert sorted(p.name for p in derived.glob("test_12px_seed0.*")) == \
+        ["test_12px_seed0.json", "test_12px_seed0.npy"]
+    decoded = []
+    monkeypatch.setattr(catalog, "load_rgb", lambda *args: decoded.append(args))
+    again = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
+    assert decoded == [] and np.array_equal(again.images, test.images)  # decoded once
+
+
+def test_derived_files_live_under_the_data_root_one_folder_per_dataset_folder(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    _labelled_folder(tmp_path / "elsewhere" / "mine", classes=("x", "y"))
+    first = catalog.derived_folder(catalog.collection("folder", tmp_path / "mine")[0])
+    other = catalog.collection("folder", tmp_path / "elsewhere" / "mine")[0]
+    second = catalog.derived_folder(other)
+    assert first.parent == second.parent == data_root() / "derived" and first != second
+    assert first.name.startswith("mine-") and second.name.startswith("mine-")
+    via_link = tmp_path / "link"
+    via_link.symlink_to(tmp_path / "mine")
+    assert catalog.derived_folder(catalog.collection("folder", via_link)[0]) == first
+
+
+def test_caches_an_earlier_fgssl_left_beside_the_data_are_read(tmp_path, monkeypatch):
+    _labelled_folder(tmp_path / "mine")
+    test = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
+    derived = catalog.derived_folder(catalog.collection("folder", tmp_path / "mine")[0])
+    (tmp_path / "mine" / catalog.CACHE_FOLDER).mkdir()
+    for name in ("test_12px_seed0.npy", "test_12px_seed0.json"):
+        (derived / name).rename(tmp_path / "mine" / catalog.CACHE_FOLDER / name)
+    monkeypatch.setattr(catalog, "load_rgb", lambda *args: pytest.fail("decoded again"))
+    again = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
+    assert np.array_equal(again.images, test.images)
+    assert len(catalog.collection("folder", tmp_path / "mine")[0].classes) == 3  # not a class
 
 
 def test_synthbirds_dataset_follows_the_profile(tmp_path):

@@ -61,7 +61,8 @@ def test_class_folders_skip_non_images_with_one_warning(tmp_path):
 def test_empty_class_folder_is_an_error(tmp_path):
     write_jpeg(tmp_path / "alpha" / "0.jpg")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataFormatError, match="empty has no images"):
+    with pytest.raises(DataFormatError, match=r"class folder .*empty has no readable images: "
+                                              r"add images or remove the folder"):
         read_image_folder(tmp_path)
 
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,7 @@ def _collection(root, splits):
 def test_finalise_carves_val_from_train_and_keeps_test(tmp_path):
     train = [Record(f"t{k}.jpg", k % 2) for k in range(20)]
     test = [Record(f"s{k}.jpg", k % 2) for k in range(6)]
-    splits = finalise(_collection(tmp_path, {"train": train, "test": test}))
+    splits = finalise(_collection(tmp_path, {"train": train, "test": test}), 0, tmp_path)
     assert splits["test"] == test
     assert len(splits["val"]) == 2 and len(splits["train"]) == 18
     assert {r.label for r in splits["unlabelled"]} == {-1}
@@ -56,12 +58,25 @@ def test_finalise_carves_val_from_train_and_keeps_test(tmp_path):
 
 def test_finalise_remakes_the_split_when_the_data_changes(tmp_path):
     train = [Record(f"t{k}.jpg", k % 2) for k in range(20)]
-    first = finalise(_collection(tmp_path, {"all": train}))
-    assert finalise(_collection(tmp_path, {"all": train})) == first
-    changed = finalise(_collection(tmp_path, {"all": train[:-2]}))
+    first = finalise(_collection(tmp_path, {"all": train}), 0, tmp_path / "derived")
+    assert finalise(_collection(tmp_path, {"all": train}), 0, tmp_path / "derived") == first
+    changed = finalise(_collection(tmp_path, {"all": train[:-2]}), 0, tmp_path / "derived")
     assert sum(len(v) for k, v in changed.items() if k != "unlabelled") == 18
+
+
+def test_a_split_file_an_earlier_fgssl_left_beside_the_data_is_read_not_rewritten(tmp_path):
+    train = [Record(f"t{k}.jpg", k % 2) for k in range(20)]
+    first = finalise(_collection(tmp_path, {"all": train}), 0, tmp_path / "derived")
+    (tmp_path / "derived" / "fgssl_splits_seed0.json").rename(tmp_path / "fgssl_splits_seed0.json")
+    saved = json.loads((tmp_path / "fgssl_splits_seed0.json").read_text())
+    parts = saved["splits"]
+    parts["val"], parts["test"] = parts["test"], parts["val"]
+    (tmp_path / "fgssl_splits_seed0.json").write_text(json.dumps(saved))  # as if made differently
+    again = finalise(_collection(tmp_path, {"all": train}), 0, tmp_path / "derived")
+    assert again["val"] == first["test"] and again["test"] == first["val"]
+    assert not (tmp_path / "derived" / "fgssl_splits_seed0.json").exists()
 
 
 def test_finalise_without_any_images_is_an_error(tmp_path):
     with pytest.raises(DataFormatError, match="no images"):
-        finalise(_collection(tmp_path, {"all": []}))
+        finalise(_collection(tmp_path, {"all": []}), 0, tmp_path)

@@ -4,6 +4,7 @@ import torch
 from torch.utils.data import Dataset
 
 from fgssl.evaluate import protocol
+from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.models.backbones import build_backbone
 
 
@@ -122,3 +123,12 @@ def test_a_linear_probe_on_sibling_species_says_how_often_it_tells_them_apart(tm
     folder = protocol.evaluate_backbone(backbone, "folder", "ci", "linear",
                                         root=str(tmp_path / "mine"))
     assert "sibling_accuracy" not in folder  # no sibling structure known
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"labels": 1.5}, r"labels is a fraction of the train split in \(0, 1\], e.g. 0.1; got 1.5"),
+    ({"seed": -1}, "seed must be a whole number, 0 or more, e.g. 0; got -1"),
+])
+def test_evaluation_settings_are_checked_by_name(settings, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate_backbone(build_backbone("small_cnn", 32), "synthbirds", "ci", **settings)

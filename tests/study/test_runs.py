@@ -10,7 +10,8 @@ from fgssl.study.runs import (
     pretrain,
     training_data,
 )
-from fgssl.utils import CHECKPOINT, atomic_save, load_checkpoint
+from fgssl.utils import CHECKPOINT, CheckpointError, atomic_save, load_checkpoint
+from tests.fakes import not_a_checkpoint
 
 
 def test_load_or_train_trains_once_then_loads():
@@ -87,6 +88,15 @@ def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
     saved = load_checkpoint(run / CHECKPOINT)  # kept as it was: nothing lost
     assert saved["config"] == state["config"] and saved["epoch"] == state["epoch"]
     assert method_from_checkpoint(run).config()["temperature"] == 0.2  # still evaluable
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated"])
+def test_a_damaged_checkpoint_in_runs_is_named_and_kept(kind):
+    run = runs_root() / "ci" / "synthbirds" / "jigsaw-seed0"
+    damaged = not_a_checkpoint(kind, run / CHECKPOINT).read_bytes()
+    with pytest.raises(CheckpointError, match=f"{run / CHECKPOINT} is empty or damaged"):
+        load_or_train("jigsaw", "ci", progress_bar=False)
+    assert (run / CHECKPOINT).read_bytes() == damaged  # not overwritten: the user decides
 
 
 def test_load_or_train_is_exported_at_the_top_level():
