@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -41,12 +42,13 @@ from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.data.batches import DATA_PATHS, DeviceBatches, LoaderBatches, training_batches
 from fgssl.distributed import Launch
-from fgssl.files import atomic_write_json
+from fgssl.files import atomic_write_json, exclusive
 from fgssl.methods.base import Inputs, Log, Method, Step
 from fgssl.optimisation import Optimisation, optimisation, to_device
 from fgssl.utils import (
     CHECKPOINT,
     HISTORY,
+    LOCK,
     RUN_KEYS,
     atomic_save,
     choose_device,
@@ -176,21 +178,23 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     run = _start(method, data, prof, hyper, hardware, watch)
     out = Path(out_dir) if out_dir is not None else None
-    first_epoch = _resume(run, out) if out is not None and resume and \
-        (out / CHECKPOINT).is_file() else _begin(run)
-    bar = tqdm(total=(run.epochs - first_epoch) * run.steps_per_epoch, desc=method.name,
-               disable=not watch.progress_bar or not run.main, unit="step")
-    try:
-        for epoch in range(first_epoch, run.epochs):
-            record = _train_epoch(run, epoch, watch, out, bar)
-            _end_epoch(run, record, watch, out, bar)
-            if watch.stop is not None and \
-                    distributed.from_main(run.main and watch.stop(method.history), run.launch):
-                break
-    except torch.OutOfMemoryError as error:
-        raise _out_of_memory(run) from error
-    finally:
-        bar.close()
+    with exclusive(out / LOCK, f"training into {out}") if out is not None and run.main \
+            else contextlib.nullcontext():  # one writer per checkpoint
+        first_epoch = _resume(run, out) if out is not None and resume and \
+            (out / CHECKPOINT).is_file() else _begin(run)
+        bar = tqdm(total=(run.epochs - first_epoch) * run.steps_per_epoch, desc=method.name,
+                   disable=not watch.progress_bar or not run.main, unit="step")
+        try:
+            for epoch in range(first_epoch, run.epochs):
+                record = _train_epoch(run, epoch, watch, out, bar)
+                _end_epoch(run, record, watch, out, bar)
+                if watch.stop is not None and distributed.from_main(
+                        run.main and watch.stop(method.history), run.launch):
+                    break
+        except torch.OutOfMemoryError as error:
+            raise _out_of_memory(run) from error
+        finally:
+            bar.close()
     return method.history
 
 

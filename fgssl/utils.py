@@ -23,6 +23,7 @@ import torch
 from fgssl.files import atomic_write
 
 CHECKPOINT, HISTORY = "checkpoint.pt", "history.json"  # what a training run writes to its folder
+LOCK = ".fgssl_lock"  # held in a run's folder while a process trains into it (fgssl.files)
 RUN_KEYS = ("method", "config", "model", "epoch", "history")  # in every checkpoint fit() writes
 
 

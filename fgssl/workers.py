@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -89,8 +90,9 @@ def run_all(tasks: Sequence[Task], work: Callable[[Task, Report], Result], worke
     context = multiprocessing.get_context("spawn")
     reports = context.SimpleQueue()  # put() writes at once: a task's reports precede its result
     threads = max(1, torch.get_num_threads() // workers)
-    with ProcessPoolExecutor(workers, context, initializer=_start_worker,
-                             initargs=(threads, reports)) as pool:
+    pool = ProcessPoolExecutor(workers, context, initializer=_start_worker,
+                               initargs=(threads, reports))
+    try:
         waiting, running, free = list(tasks), {}, list(range(workers))
         while waiting or running:
             while waiting and free:
@@ -107,16 +109,41 @@ def run_all(tasks: Sequence[Task], work: Callable[[Task, Report], Result], worke
                 free.append(slot)
                 done[task] = future.result()
                 finished(task, done[task])
+    except BaseException:  # Ctrl-C, or a task's error: stop the others rather than wait
+        _stop(pool)
+        raise
+    pool.shutdown()
     return done
+
+
+def _stop(pool: ProcessPoolExecutor, grace_s: float = 5.0) -> None:
+    """End every worker of ``pool`` now: asked first (SIGTERM, which a worker turns into
+    SystemExit so that its ``finally`` blocks tidy up), killed after ``grace_s``."""
+    processes = list(pool._processes.values())  # the executor has no terminate() of its own
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(grace_s)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 _REPORTS: Any = None  # in a worker process: the queue back to the parent's progress bars
 
 
 def _start_worker(threads: int, reports: Any) -> None:
+    """A worker: its share of the threads; Ctrl-C is for the parent, which stops it."""
     global _REPORTS
     torch.set_num_threads(threads)
     _REPORTS = reports
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit)
+
+
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _run_in_worker(work: Callable[[Task, Report], Result], task: Task, slot: int) -> Result:

@@ -113,7 +113,8 @@ def test_torchrun_pretrains_writes_one_checkpoint_and_resumes(tmp_path):
     first = _torchrun("--out", str(out), "--batch", "32")
     assert first.returncode == 0, first.stderr[-2000:]
     assert first.stdout.count("checkpoint in") == 1  # rank 0 alone reports
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".fgssl_lock", "checkpoint.pt",
+                                                     "history.json"]  # the lock: rank 0 alone
     state = load_checkpoint(out / "checkpoint.pt")
     assert state["epoch"] == 1 and state["config"]["gather_negatives"] is True
     assert len(state["random"]) == 2

@@ -7,10 +7,11 @@ import torch
 
 from fgssl.data.cache import CachedImages
 from fgssl.evaluate.monitors import KNNMonitor
+from fgssl.files import BusyError, exclusive
 from fgssl.methods.simclr import SimCLR
 from fgssl.methods.supervised import Supervised
 from fgssl.train import Hardware, Hyperparameters, Watch, fit
-from fgssl.utils import load_checkpoint
+from fgssl.utils import LOCK, load_checkpoint
 from tests.toy_methods import Interrupt, MomentumLinear, toy_data
 
 
@@ -70,7 +71,8 @@ def test_checkpoint_and_history_files(tmp_path):
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved["history"] == json.loads(json.dumps(history))
     assert saved["trace"] == state["trace"] == json.loads(json.dumps(state["trace"]))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "history.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fgssl_lock", "checkpoint.pt",
+                                                          "history.json"]
 
 
 def test_resume_refuses_a_different_method(tmp_path):
@@ -246,3 +248,12 @@ def test_gradients_are_clipped_to_the_method_s_norm():
 def test_hyperparameters_are_checked_by_name(settings, message):
     with pytest.raises(ValueError, match=message):
         Hyperparameters(**settings)
+
+
+def test_a_second_writer_into_a_run_folder_is_refused_and_changes_nothing(tmp_path):
+    _fit(_simclr(), tmp_path, epochs=1)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    held = exclusive(tmp_path / LOCK, "training into it")  # as another process training there
+    with held, pytest.raises(BusyError, match=f"is training into {tmp_path}: wait for it"):
+        _fit(_simclr(), tmp_path, epochs=2)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before

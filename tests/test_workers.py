@@ -1,3 +1,10 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -47,3 +54,53 @@ def test_a_task_that_fails_in_a_worker_fails_here_with_its_message():
     with ProgressBars(2, enabled=False) as bars, \
             pytest.raises(FloatingPointError, match="task 1: the loss became nan"):
         run_all([0, 1], fail_on_one, 2, bars)
+
+
+def _children(pid):
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid):
+    """Whether ``pid`` is a live process (not ended, nor a zombie that init has yet to reap:
+    a container's init may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_ctrl_c_stops_a_study_at_once_keeps_what_finished_and_leaves_no_worker(tmp_path):
+    command = [sys.executable, "-m", "fgssl", "demo", "--profile", "ci", "--methods", "random",
+               "jigsaw", "simclr", "--seeds", "1", "--workers", "2", "--out", str(tmp_path)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # its lines as they come
+    study = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    for line in study.stdout:  # until the first unit is done, the others still running
+        if "done (1/" in line:
+            break
+    workers = _children(study.pid)
+    assert workers, "the study runs its units in worker processes"
+    interrupted = time.perf_counter()
+    study.send_signal(signal.SIGINT)  # to the parent alone: it must stop its workers itself
+    _, err = study.communicate(timeout=30)
+    assert time.perf_counter() - interrupted < 10 and study.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("fgssl: stopped (Ctrl-C); every finished")
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in workers if _running(pid)]
+    kept = sorted(p.stem for p in (tmp_path / "evaluations").glob("*.json"))
+    assert kept  # the finished unit's evaluation, read back by the next run:
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0
+    for entry in kept:
+        assert f"{entry}: reading back its model and evaluation" in again.stdout

@@ -25,6 +25,7 @@ anything else; ``--json`` prints one JSON object on stdout's last line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -77,6 +78,27 @@ def _whole_or_zero(text: str) -> int:
     return int(text)
 
 
+def _folder(text: str) -> str:
+    """A folder that may not exist yet, but is not a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder: give a folder, "
+                                         "e.g. data/mine")
+    return text
+
+
+def _output_folder(text: str) -> Path:
+    """A folder fgssl may write into: it, or the nearest folder above it that exists, is
+    writable."""
+    path = Path(_folder(text))
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {existing} (read-only, or not "
+                                         "yours): choose a folder you can write to, e.g. "
+                                         "runs/mine")
+    return path
+
+
 def _positive_number(text: str) -> float:
     try:
         value = float(text)
@@ -102,8 +124,9 @@ def _typed(kind: str) -> Callable[[str], Any]:
 
 
 def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True) -> None:
-    parser.add_argument("--root", help="data root (default: $FGSSL_DATA or data/); for "
-                                       "'folder' and 'cub_format', the dataset's own folder")
+    parser.add_argument("--root", type=_folder,
+                        help="data root (default: $FGSSL_DATA or data/); for 'folder' and "
+                             "'cub_format', the dataset's own folder")
     parser.add_argument("--profile", choices=PROFILE_NAMES,
                         help="ci, cpu or gpu (default: $FGSSL_PROFILE, else by hardware)")
     if json_flag:
@@ -135,7 +158,7 @@ def _add_pretrain(commands: Any, known: Facts, datasets: Callable[[str], str]) -
                      help="; ".join(f"{m['name']}: {m['summary']}" for m in known["methods"]))
     sub.add_argument("--data", type=datasets, required=True)
     sub.add_argument("--epochs", type=_positive, help="default: the method's for the profile")
-    sub.add_argument("--out", type=Path,
+    sub.add_argument("--out", type=_output_folder,
                      help="default: runs/<profile>/<data>/<method>[-option=value...]-seed<seed>")
     sub.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     sub.add_argument("--labels", type=_fraction, default=1.0,
@@ -203,7 +226,7 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="the main job: the whole study (every method, every baseline)")
     demo.add_argument("--data", type=datasets, default="synthbirds")
-    demo.add_argument("--out", type=Path,
+    demo.add_argument("--out", type=_output_folder,
                       help="results folder (default: runs/<profile>/<data>/demo)")
     demo.add_argument("--methods", nargs="+", metavar="M", type=_one_of("--methods", entries),
                       help=f"a subset of: {', '.join(entries)} (default: all but "
@@ -274,4 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except commands.USER_ERRORS as error:
         print(f"fgssl: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\nfgssl: stopped (Ctrl-C){_what_is_kept(args.command)}", file=sys.stderr)
+        return 130
     return 0
+
+
+def _what_is_kept(command: str) -> str:
+    """After Ctrl-C: what the interrupted command leaves, and how to continue."""
+    return {"pretrain": "; the last finished epoch is on disk: add --resume to continue",
+            "demo": "; every finished model and evaluation is kept: the same command "
+                    "continues from them"}.get(command, "")

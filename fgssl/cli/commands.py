@@ -16,6 +16,7 @@ from fgssl.data import catalog
 from fgssl.data.download import ChecksumError, UnsafeArchiveError
 from fgssl.data.folders import DataFormatError
 from fgssl.evaluate.protocol import evaluate_backbone
+from fgssl.files import BusyError, DiskFullError
 from fgssl.study.bench import PATHS, bench
 from fgssl.study.demo import run_demo
 from fgssl.study.runs import backbone_for, default_out, pretrain
@@ -23,7 +24,7 @@ from fgssl.train import Hardware
 
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
                UnsafeArchiveError, ConnectionError, FileNotFoundError, FloatingPointError,
-               MemoryError)
+               MemoryError, BusyError, DiskFullError)
 
 
 def _print_info(result: dict) -> None:

@@ -176,8 +176,9 @@ def collection(name: str, root: str | os.PathLike[str] | None = None, seed: int 
     try:
         found = entry.read(folder)
     except DataFormatError as error:
-        if folder.exists() and any(folder.iterdir()):
-            raise
+        given_a_file = folder.exists() and not folder.is_dir()
+        if given_a_file or (folder.is_dir() and any(folder.iterdir())):
+            raise  # not a folder, or a folder with something else in it: the reader says
         raise DataMissingError(_where_to_get(entry, folder)) from error
     _verify_counts(entry, found)
     bad = set(_unreadable_cached(found))

@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -159,6 +161,34 @@ def test_training_command_mistakes_are_one_line(argv, message, capsys):
         main(argv)
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+@pytest.mark.parametrize("command", [["pretrain", "simclr", "--data", "synthbirds"],
+                                     ["demo", "--methods", "random"]])
+def test_an_out_folder_that_cannot_be_written_is_refused_by_the_parser(command, tmp_path,
+                                                                       capsys, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit):
+        main([*command, "--out", str(tmp_path / "a_file")])
+    assert f"argument --out: {tmp_path / 'a_file'} is a file, not a folder" in \
+        capsys.readouterr().err
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path and
+                        real_access(path, mode))  # as on a read-only mount
+    with pytest.raises(SystemExit):
+        main([*command, "--out", str(tmp_path / "new" / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"argument --out: cannot write in {tmp_path} (read-only" in err[0]
+
+
+@pytest.mark.parametrize("command", [["data", "info", "folder"],
+                                     ["evaluate", "random", "--data", "folder"]])
+def test_a_root_that_is_a_file_is_refused_by_the_parser(command, tmp_path, capsys):
+    (tmp_path / "photo.jpg").write_text("")
+    with pytest.raises(SystemExit):
+        main([*command, "--root", str(tmp_path / "photo.jpg")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "argument --root:" in err[0] and "is a file, not a folder" in err[0]
 
 
 def test_evaluate_random_and_a_missing_checkpoint(tmp_path, capsys):

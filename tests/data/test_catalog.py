@@ -191,3 +191,9 @@ def test_cub_boxes_and_parts_follow_the_images_into_the_cache(tmp_path, monkeypa
     assert len(images) == len(found.boxes) and images[0][0].shape == (3, 15, 15)
     with pytest.raises(ValueError, match="SynthBirds' boxes and keypoints come with"):
         catalog.annotations("synthbirds", "test")
+
+
+def test_a_file_given_as_the_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "photo.jpg").write_text("")
+    with pytest.raises(DataFormatError, match=r"photo\.jpg is not a folder: point --root at"):
+        catalog.info("folder", tmp_path / "photo.jpg")
