@@ -24,6 +24,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -117,8 +118,8 @@ def run_all(tasks: Sequence[Task], work: Callable[[Task, Report], Result], worke
 
 
 def _stop(pool: ProcessPoolExecutor, grace_s: float = 5.0) -> None:
-    """End every worker of ``pool`` now: asked first (SIGTERM, which a worker turns into
-    SystemExit so that its ``finally`` blocks tidy up), killed after ``grace_s``."""
+    """End every worker of ``pool`` now: SIGTERM (a worker leaves by SystemExit: its
+    ``finally`` blocks tidy up), SIGKILL after ``grace_s``."""
     processes = list(pool._processes.values())  # the executor has no terminate() of its own
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
@@ -139,11 +140,23 @@ def _start_worker(threads: int, reports: Any) -> None:
     torch.set_num_threads(threads)
     _REPORTS = reports
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGTERM, _leave)
 
 
-def _exit(signum: int, frame: Any) -> None:
+def _leave(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: leave by SystemExit, so that Python shuts down cleanly (and
+    multiprocessing frees its semaphores). One raised inside a finaliser is only reported,
+    and lost: so it is raised again every 0.1 s until the process has gone, and such reports
+    are not printed."""
+    sys.unraisablehook = _ignore
+    if hasattr(signal, "setitimer"):  # not on Windows, where SIGTERM ends a process at once
+        signal.signal(signal.SIGALRM, _leave)
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
     raise SystemExit(128 + signum)
+
+
+def _ignore(unraisable: Any) -> None:
+    """A leaving worker's reports of exceptions it could not raise: not shown."""
 
 
 def _run_in_worker(work: Callable[[Task, Report], Result], task: Task, slot: int) -> Result:
