@@ -68,7 +68,7 @@ def _fraction(text: str) -> float:
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number, e.g. 10")
     return int(text)
 
 

@@ -7,7 +7,8 @@ answering the largest class). The confusion matrix is ``confusion[true, predicte
 study called ``confusion_matrix(pred, true)``, which transposes it.
 
 :func:`alignment` and :func:`uniformity` describe the geometry of an embedding (Wang & Isola
-2020, "Understanding contrastive representation learning through alignment and uniformity").
+2020, "Understanding contrastive representation learning through alignment and uniformity");
+:func:`effective_rank` says how many directions it uses (a collapsed one: about 1).
 
 Example::
 
@@ -89,6 +90,17 @@ def uniformity(z: torch.Tensor, t: float = 2.0) -> float:
     normalised (N, D) embeddings. Lower: the embeddings spread over the sphere."""
     z = F.normalize(z.float(), dim=1)
     return float(torch.pdist(z).pow(2).mul(-t).exp().mean().log())
+
+
+def effective_rank(z: torch.Tensor) -> float:
+    """Roy & Vetterli (2007), as RankMe (Garrido et al. 2023) reads an SSL embedding: the
+    exponential of the entropy of the (N, D) embeddings' normalised singular values
+    σ_k / Σσ, after centring. Between 1 (every row on one line: collapsed) and min(N, D)
+    (the rows fill every direction alike)."""
+    singular = torch.linalg.svdvals(z.double() - z.double().mean(dim=0))
+    share = singular / singular.sum()
+    share = share[share > 0]
+    return float(torch.exp(-(share * share.log()).sum()))
 
 
 def summarise(values: Sequence[float], digits: int = 4) -> dict[str, Any]:

@@ -28,6 +28,12 @@ def check_nt_xent(yours: Function) -> Function:
     return check("nt_xent", yours)
 
 
+def check_vicreg_regularisers(yours: Function) -> Function:
+    """``yours(z)``: VICReg's variance and covariance terms ``(v, c)`` of one (N, d)
+    embedding, γ = 1, ε = 1e-4 (09)."""
+    return check("vicreg_regularisers", yours)
+
+
 def check_max_min_hamming(yours: Function) -> Function:
     """``yours(candidates, count, first)``: indices (count,) of a greedy max-min Hamming
     selection of rows of ``candidates`` (M, T), starting at row ``first`` (02)."""
@@ -75,6 +81,7 @@ __all__ = [
     "check_nt_xent",
     "check_pointing_score",
     "check_psnr",
+    "check_vicreg_regularisers",
     "passed",
     "show_bug",
     "show_solution",

@@ -1,6 +1,7 @@
 """Self-checks for the notebooks' exercises: hidden cases, a clear verdict, a hint.
 
-Each exercise asks for one function of the lesson (NT-Xent, the max-min Hamming selection,
+Each exercise asks for one function of the lesson (NT-Xent, VICReg's variance and covariance
+terms, the max-min Hamming selection,
 the SR degradation, PSNR, freezing a backbone, the kNN classifier, the pointing score). Its
 ``check_<exercise>(your_function)`` runs a few cases the student does not see against the
 kit's own implementation and prints one line — passed, or which case failed and a hint —
@@ -36,6 +37,7 @@ from fgssl.image_quality import psnr
 from fgssl.methods.jigsaw import hamming, select_max_min
 from fgssl.methods.simclr import nt_xent
 from fgssl.methods.srgan import degrade
+from fgssl.methods.vicreg import regularisers
 from fgssl.viz.cam import pointing_game
 
 Verdict = Callable[[Any, Any, tuple], str | None]  # (yours, reference's, arguments) -> problem
@@ -108,6 +110,13 @@ def _nt_xent_cases() -> list[tuple]:
             for n, d, t in ((4, 8, 0.5), (16, 32, 0.2), (2, 3, 1.0))]
 
 
+def _embedding_cases() -> list[tuple]:
+    g = _generator()
+    spread = torch.randn(64, 8, generator=g) * torch.linspace(0.2, 3.0, 8)  # some below γ
+    mixed = torch.randn(32, 4, generator=g) @ torch.randn(4, 4, generator=g)  # correlated
+    return [(spread,), (mixed,), (torch.ones(16, 5) + 1e-3 * torch.randn(16, 5, generator=g),)]
+
+
 def _hamming_cases() -> list[tuple]:
     rng = np.random.default_rng(0)
     return [(np.argsort(rng.random((n, t)), axis=1), k, first)
@@ -161,6 +170,10 @@ EXERCISES: dict[str, Exercise] = {exercise.name: exercise for exercise in (
              "normalise the rows, build the 2N x 2N cosine similarities divided by the "
              "temperature, remove each row's similarity with itself (set it to -inf), and take "
              "the cross-entropy whose target for row i is its other view: i + N, or i - N"),
+    Exercise("vicreg_regularisers", regularisers, _embedding_cases, _close(1e-5),
+             "variance: per column, std = sqrt(var + 1e-4) (var over the N rows, unbiased), "
+             "then the mean of relu(1 - std); covariance: centre the columns, C = Zc^T Zc / "
+             "(N - 1), zero its diagonal, sum the squares and divide by d; return both"),
     Exercise("max_min_hamming", select_max_min, _hamming_cases, _greedy_max_min,
              "keep, for every candidate, its smallest Hamming distance to the rows chosen so "
              "far; pick a candidate where that is largest, then update the smallest distances "

@@ -42,18 +42,19 @@ from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import ProjectionHead
 
 
-def _variance(z: torch.Tensor, gamma: float = 1.0, epsilon: float = 1e-4) -> torch.Tensor:
-    """v(Z): the mean hinge of each coordinate's standard deviation below ``gamma``."""
-    return F.relu(gamma - torch.sqrt(z.var(dim=0) + epsilon)).mean()
-
-
-def _covariance(z: torch.Tensor) -> torch.Tensor:
-    """c(Z): the squared off-diagonal covariances, summed and divided by d."""
+def regularisers(z: torch.Tensor, gamma: float = 1.0, epsilon: float = 1e-4
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The variance term v(Z) and the covariance term c(Z) of one (N, d) embedding (Bardes et
+    al. 2022): v is the mean over the d coordinates of max(0, γ − √(Var + ε)),
+    the hinge that keeps each coordinate's standard deviation up to γ (no collapse); c is the
+    sum of the squared off-diagonal entries of the (d, d) covariance matrix, divided by d
+    (no two coordinates say the same thing)."""
     n, d = z.shape
+    variance = F.relu(gamma - torch.sqrt(z.var(dim=0) + epsilon)).mean()
     centred = z - z.mean(dim=0)
     covariance = centred.T @ centred / (n - 1)  # (d, d)
     off_diagonal = covariance - torch.diag(torch.diagonal(covariance))
-    return off_diagonal.pow(2).sum() / d
+    return variance, off_diagonal.pow(2).sum() / d
 
 
 def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance: float = 25.0,
@@ -70,9 +71,9 @@ def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance: float = 25.0,
         z1, z2 = z1.to(dtype), z2.to(dtype)
         if gather and distributed.initialised():
             z1, z2 = distributed.gather_with_grad(z1)[0], distributed.gather_with_grad(z2)[0]
-        terms = {"invariance": F.mse_loss(z1, z2),
-                 "variance": _variance(z1) + _variance(z2),
-                 "covariance": _covariance(z1) + _covariance(z2)}
+        (variance_1, covariance_1), (variance_2, covariance_2) = regularisers(z1), regularisers(z2)
+        terms = {"invariance": F.mse_loss(z1, z2), "variance": variance_1 + variance_2,
+                 "covariance": covariance_1 + covariance_2}
         loss = invariance * terms["invariance"] + variance * terms["variance"] \
             + covariance * terms["covariance"]
     return loss, terms

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import f1_score
 
 from fgssl.evaluate.metrics import classification_metrics, confusion, majority_floor
@@ -67,3 +68,18 @@ def test_sibling_accuracy_is_the_two_way_choice_within_each_pair():
     assert found["pairs"] == [{"pair": [0, 1], "accuracy": 0.75},
                               {"pair": [2, 3], "accuracy": 0.5}]  # (4, 5): no images
     assert found["mean"] == pytest.approx(0.625)
+
+
+def test_effective_rank_matches_its_definition_and_sees_collapse():
+    from fgssl.evaluate.metrics import effective_rank
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(200, 16, generator=g, dtype=torch.float64) @ torch.diag(
+        torch.linspace(0.1, 2.0, 16, dtype=torch.float64))
+    centred = (z - z.mean(0)).numpy()
+    singular = np.linalg.svd(centred, compute_uv=False)
+    p = singular / singular.sum()
+    assert effective_rank(z) == pytest.approx(float(np.exp(-(p * np.log(p)).sum())), rel=1e-9)
+    one_line = torch.randn(200, 1, generator=g) * torch.randn(1, 16, generator=g)
+    assert effective_rank(one_line) == pytest.approx(1.0, abs=1e-3)  # collapsed to a line
+    assert effective_rank(torch.randn(400, 8, generator=g)) > 7.5  # isotropic: close to D

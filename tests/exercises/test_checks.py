@@ -108,8 +108,26 @@ def pointing_with_corners(maps, points, tolerance):  # pixel corners, and rows f
     return hits / len(maps)
 
 
+def regularisers_from_formula(z):
+    n, d = z.shape
+    std = torch.sqrt(z.var(dim=0) + 1e-4)
+    variance = torch.clamp(1 - std, min=0).mean()
+    centred = z - z.mean(dim=0)
+    covariance = sum(float((centred[:, i] @ centred[:, j]) / (n - 1)) ** 2
+                     for i in range(d) for j in range(d) if i != j) / d
+    return variance, torch.tensor(covariance)
+
+
+def regularisers_with_the_diagonal(z):  # the variances counted as covariances too
+    variance, _ = regularisers_from_formula(z)
+    centred = z - z.mean(dim=0)
+    return variance, (centred.T @ centred / (len(z) - 1)).pow(2).sum() / z.shape[1]
+
+
 CHECKS = {  # exercise: (its check, a correct answer, a wrong one)
     "nt_xent": (exercises.check_nt_xent, nt_xent_from_formula, nt_xent_keeping_itself),
+    "vicreg_regularisers": (exercises.check_vicreg_regularisers, regularisers_from_formula,
+                            regularisers_with_the_diagonal),
     "max_min_hamming": (exercises.check_max_min_hamming, greedy_max_min, first_rows),
     "degrade": (exercises.check_degrade, degrade_from_docs, degrade_without_antialiasing),
     "psnr": (exercises.check_psnr, psnr_from_formula, psnr_on_rgb),
