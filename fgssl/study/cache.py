@@ -14,11 +14,11 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fgssl.files import read_json
 from fgssl.utils import CHECKPOINT
 
 EVALUATION_CODE = ("evaluate/*.py", "models/*.py", "transforms.py", "viz/summary.py",
@@ -47,5 +47,5 @@ def checkpoint_fingerprint(run: str | None) -> dict[str, Any] | None:
 
 def read(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
     """The evaluation saved at ``path`` if it was computed for ``key``, else ``None``."""
-    saved = json.loads(path.read_text()) if path.is_file() else {}
-    return saved if saved.get("key") == key else None
+    saved = read_json(path)
+    return saved if isinstance(saved, dict) and saved.get("key") == key else None
