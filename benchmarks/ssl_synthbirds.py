@@ -4,14 +4,16 @@ know, over pretraining seeds.
 For each method (a registered name, with settings as ``name:key=value,key=value``) and seed:
 pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (timed: the training
 loop's seconds, monitors apart, and the whole call), then linear probes on the frozen
-backbone with all train labels and at ``--per-class`` labels per species (the same label
+backbone with all train labels (their val accuracy too, to choose a schedule on val) and at
+``--per-class`` labels per species (the same label
 subset for every method at a seed). The random-init backbone is probed the same way, as the
 floor each method is read against. Threads: as the process has them (``--threads``).
 
 Usage::
 
     python benchmarks/ssl_synthbirds.py --methods simclr byol byol:momentum=0 --seeds 3
-        [--profile cpu] [--per-class 10] [--epochs N] [--threads 2] [--out DIR]
+        [--first-seed 0] [--profile cpu] [--per-class 10] [--epochs N] [--lr LR] [--batch B]
+        [--threads 2] [--out DIR]
 
 Prints one JSON object (and writes it to ``--out``/results.json).
 """
@@ -51,9 +53,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", required=True)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first .. first + n - 1")
     parser.add_argument("--per-class", type=int, default=10)
     parser.add_argument("--epochs", type=int, help="default: each method's schedule")
     parser.add_argument("--lr", type=float, help="default: each method's")
+    parser.add_argument("--batch", type=int, help="default: each method's batch size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/bench/ssl_synthbirds"))
     args = parser.parse_args()
@@ -62,24 +66,26 @@ def main() -> None:
     low = args.per_class / prof.train_per_class
 
     def probes(backbone: torch.nn.Module, seed: int) -> dict[str, float]:
-        return {"linear_all": evaluate_backbone(backbone, "synthbirds", prof, "linear",
-                                                1.0, seed)["top1"],
+        everything = evaluate_backbone(backbone, "synthbirds", prof, "linear", 1.0, seed)
+        return {"linear_all": everything["top1"], "linear_all_val": everything["val_top1"],
                 "linear_low": evaluate_backbone(backbone, "synthbirds", prof, "linear",
                                                 low, seed)["top1"]}
 
     result: dict[str, Any] = {"profile": prof.name, "threads": args.threads,
                               "seeds": args.seeds, "per_class": args.per_class,
                               "low_fraction": low, "methods": {}}
-    random = [probes(backbone_for("random", prof, seed)[1], seed) for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    random = [probes(backbone_for("random", prof, seed)[1], seed) for seed in seeds]
     result["random"] = {key: summarise([r[key] for r in random]) for key in random[0]}
     for spec in args.methods:
         name, options = _parse(spec)
         runs = []
-        for seed in range(args.seeds):
+        for seed in seeds:
             started = time.perf_counter()
             try:
                 method, history = pretrain(name, prof, seed=seed, epochs=args.epochs,
-                                           lr=args.lr, resume=False, progress_bar=False,
+                                           lr=args.lr, batch_size=args.batch,
+                                           resume=False, progress_bar=False,
                                            out=args.out / spec.replace(":", "_") / f"seed{seed}",
                                            **options)
             except FloatingPointError as error:  # a diverged run is a result too
@@ -97,7 +103,8 @@ def main() -> None:
             result["methods"][spec] = {"error": runs[-1]["error"]}
             continue
         summary = {key: summarise([run[key] for run in runs])
-                   for key in ("train_s", "call_s", "linear_all", "linear_low")}
+                   for key in ("train_s", "call_s", "linear_all", "linear_all_val",
+                               "linear_low")}
         summary["over_random_linear_all"] = [
             round(run["linear_all"] - r["linear_all"], 4) for run, r in zip(runs, random,
                                                                             strict=True)]

@@ -230,7 +230,8 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
                       help="results folder (default: runs/<profile>/<data>/demo)")
     demo.add_argument("--methods", nargs="+", metavar="M", type=_one_of("--methods", entries),
                       help=f"a subset of: {', '.join(entries)} (default: all but "
-                           f"{', '.join(opt_in) or 'none'}, which are slow on a CPU)")
+                           f"{', '.join(opt_in) or 'none'}, left out to keep a CPU run "
+                           "within about ten minutes)")
     demo.add_argument("--seeds", type=_positive, default=2,
                       help="evaluation seeds: label subsets and probe initialisations "
                            "(default 2)")

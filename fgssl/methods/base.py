@@ -32,7 +32,7 @@ Example::
 
     >>> method = SimCLR(variant="gamma")                 # doctest: +SKIP
     >>> method.config()["variant"], SimCLR.epochs_for(profile("cpu"))
-    ('gamma', 12)
+    ('gamma', 30)
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class VICReg(Method):
     name = "vicreg"
     summary = "VICReg: variance, invariance and covariance of two views (Bardes et al. 2022)"
     base_lr = 0.05  # SGD, for a batch of 256; higher rates diverge (docs/RESULTS.md)
-    schedule = schedules(cpu=Schedule(epochs=45))  # the cpu profile's 3 minutes: docs/RESULTS.md
+    schedule = schedules(cpu=Schedule(epochs=35))  # the cpu profile's 3 minutes: docs/RESULTS.md
     distributed_settings = MappingProxyType({"gather": True})  # the whole batch's statistics
     options = (Option("invariance_weight", "λ, the invariance term's weight (default 25)",
                       minimum=0),
@@ -95,7 +95,7 @@ class VICReg(Method):
                Option("covariance_weight", "ν, the covariance term's weight (default 1)",
                       minimum=0))
     entries = (Entry("vicreg", "VICReg: variance, invariance, covariance; no negatives",
-                     opt_in=True, cost=110),)
+                     cost=290),)
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
                  variant: str = "standard", jitter: float = 0.5, hue: float | None = None,

@@ -69,7 +69,7 @@ def test_the_schedule_is_the_method_s_where_it_has_one_else_the_profile_s():
     cpu, ci = profile("cpu"), profile("ci")
     assert _Tiny.epochs_for(cpu) == 7 and _Tiny.batch_size_for(cpu) == cpu.batch_size
     assert _Tiny.epochs_for(ci) == ci.epochs
-    assert Supervised.epochs_for(cpu) == 30 and Supervised.batch_size_for(cpu) == 64
+    assert Supervised.epochs_for(cpu) == 120 and Supervised.batch_size_for(cpu) == 64
 
 
 def test_build_hands_over_what_the_constructor_takes():
