@@ -9,7 +9,7 @@ demo: $(INSTALLED)
 	$(VENV)/bin/fgssl demo
 
 test: $(INSTALLED)
-	FGSSL_PROFILE=ci FGSSL_SOLUTIONS=1 $(PYTHON) -m pytest --nbval-lax --nbval-current-env tests notebooks
+	FGSSL_PROFILE=ci $(PYTHON) -m pytest --nbval-lax --nbval-current-env tests notebooks
 	$(VENV)/bin/ruff check .
 
 install: $(INSTALLED)
@@ -17,5 +17,5 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m pip install -e ".[dev,lab]"
 	touch $@

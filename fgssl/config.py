@@ -11,7 +11,6 @@ Environment variables (read here and nowhere else):
 - ``FGSSL_PROFILE``   ``ci`` | ``cpu`` | ``gpu``; default ``gpu`` with CUDA, else ``cpu``.
 - ``FGSSL_DATA``      dataset root (default ``data/`` of the checkout, see :func:`project_root`).
 - ``FGSSL_RUNS``      checkpoints and results (default ``runs/`` of the checkout).
-- ``FGSSL_SOLUTIONS`` ``1`` makes unsolved exercise cells fall back to the reference solutions.
 - ``XDG_CACHE_HOME``  where the command line keeps its facts about the kit (``~/.cache``).
 - ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``: set by ``torchrun`` for each process it starts.
 
@@ -117,11 +116,6 @@ def cache_root() -> Path:
     ``$XDG_CACHE_HOME/fgssl``, else ``~/.cache/fgssl``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "fgssl"
-
-
-def solutions_enabled() -> bool:
-    """True when ``FGSSL_SOLUTIONS=1``: unsolved exercises use the reference solutions."""
-    return os.environ.get("FGSSL_SOLUTIONS", "0") == "1"
 
 
 def torchrun_launch() -> tuple[int, int, int] | None:

@@ -14,4 +14,3 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FGSSL_RUNS", str(base / "runs"))
     # the command line's facts: derived once per test session, kept outside the home folder
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
-    monkeypatch.delenv("FGSSL_SOLUTIONS", raising=False)

@@ -25,15 +25,12 @@ def test_default_profile_follows_the_hardware(monkeypatch):
     assert config.profile_name() == "gpu"
 
 
-def test_paths_and_solutions_flag(monkeypatch, tmp_path):
+def test_paths(monkeypatch, tmp_path):
     monkeypatch.setenv("FGSSL_DATA", str(tmp_path / "d"))
     monkeypatch.setenv("FGSSL_RUNS", str(tmp_path / "r"))
     assert config.data_root() == tmp_path / "d"
     assert config.data_root(tmp_path / "x") == tmp_path / "x"
     assert config.runs_root() == tmp_path / "r"
-    assert not config.solutions_enabled()
-    monkeypatch.setenv("FGSSL_SOLUTIONS", "1")
-    assert config.solutions_enabled()
 
 
 def test_profiles_grow_from_ci_to_gpu():

@@ -20,7 +20,8 @@ def _pyproject() -> dict:
 
 def test_environment_yml_has_the_same_dependencies_and_bounds_as_pyproject():
     project = _pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["dev"] + extras["lab"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     conda = {_requirement_name(d): d.replace(" ", "") for d in env["dependencies"]
@@ -40,7 +41,8 @@ def test_environment_yml_has_the_same_dependencies_and_bounds_as_pyproject():
 
 def test_dependencies_have_lower_bounds_and_no_upper_caps():
     project = _pyproject()["project"]
-    for spec in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = project["optional-dependencies"]
+    for spec in project["dependencies"] + extras["dev"] + extras["lab"]:
         assert ">=" in spec and "<" not in spec and "==" not in spec, spec
 
 
@@ -54,7 +56,7 @@ def test_readme_commands_are_the_makefile_targets_and_ci_runs_the_test_one():
     test_recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     assert "FGSSL_PROFILE=ci" in test_recipe and "--nbval-lax" in test_recipe
     assert "tests notebooks" in test_recipe
-    install = 'pip install -e ".[dev]"'
+    install = 'pip install -e ".[dev,lab]"'
     assert install in makefile and install in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
@@ -82,3 +84,30 @@ def test_every_test_the_reliability_table_cites_exists():
     missing = [f"{module}::{name}" for module, name in cited
                if f"def {name}(" not in (ROOT / module).read_text()]
     assert missing == []
+
+
+def _tracked_text_files() -> list[Path]:
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    suffixes = {".md", ".py", ".ipynb", ".sh", ".toml", ".yml"}
+    return [ROOT / name for name in listed.splitlines()
+            if Path(name).suffix in suffixes and (ROOT / name).is_file()]
+
+
+KIT_FILE = r"(?<![\w/.])((?:docs|benchmarks|tools|data)/[\w./-]+\.\w+)"  # named from the root
+
+
+def test_no_file_refers_to_a_file_that_is_not_in_the_repository():
+    missing = []
+    for path in _tracked_text_files():
+        text = path.read_text(errors="ignore")
+        if path.suffix == ".md":  # relative Markdown links, from the file's folder
+            for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+                if "://" not in target and not (path.parent / target).exists():
+                    missing.append(f"{path.relative_to(ROOT)} -> {target}")
+        for target in set(re.findall(KIT_FILE, text)):
+            if not (ROOT / target).exists():
+                missing.append(f"{path.relative_to(ROOT)} -> {target}")
+    assert not missing, missing

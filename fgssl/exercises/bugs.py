@@ -4,8 +4,8 @@ Each bug comes with the study's code (``BUGS[n].study``, printed by :func:`show_
 function the student writes to do the same job correctly, and a check that tests the
 *behaviour* the bug broke — the head's weights change during training, dropout is off in
 eval, the scheduler steps, the confusion matrix's rows are the true classes — through
-:func:`fgssl.exercises.checks.check` (so a failure is one line with a hint, and
-``FGSSL_SOLUTIONS=1`` falls back to the reference). ``check_bug(n, yours)`` runs bug n's.
+:func:`fgssl.exercises.checks.check` (so a failure is one line with a hint, and the
+notebook goes on with the reference fix). ``check_bug(n, yours)`` runs bug n's.
 The fixes and the checks themselves are in :mod:`fgssl.exercises.bug_fixes`.
 """
 

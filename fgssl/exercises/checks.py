@@ -6,16 +6,17 @@ the SR degradation, PSNR, freezing a backbone, the kNN classifier, the pointing 
 ``check_<exercise>(your_function)`` runs a few cases the student does not see against the
 kit's own implementation and prints one line — passed, or which case failed and a hint —
 never a bare traceback. It returns the function the rest of the notebook should use: yours
-when it passes; when it does not (or is not written yet: ``raise NotImplementedError``), still
-yours, unless ``FGSSL_SOLUTIONS=1`` asks for the kit's reference instead (that is how the
-student notebooks run end to end in CI). ``show_solution(name)`` prints the reference.
+when it passes, else (wrong, crashing, or not written yet: ``raise NotImplementedError``) the
+kit's reference, so that a student notebook runs top to bottom with nothing solved and the
+cells after an exercise show what a right answer does. The verdict printed is what a grader
+reads (:mod:`fgssl.exercises.grade`). ``show_solution(name)`` prints the reference.
 
 Example::
 
     >>> def my_psnr(prediction, target):
     ...     raise NotImplementedError
     >>> my_psnr = check_psnr(my_psnr)                     # doctest: +SKIP
-    psnr: not solved yet — write your code in place of `raise NotImplementedError`
+    psnr: not solved yet (write your code in place of `raise ...`); the cells below use ...
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fgssl.config import solutions_enabled
 from fgssl.evaluate.features import assert_frozen, freeze
 from fgssl.evaluate.probe import knn_predict
 from fgssl.image_quality import psnr
@@ -201,30 +201,28 @@ EXERCISES: dict[str, Exercise] = {exercise.name: exercise for exercise in (
 
 def check(name: str, yours: Callable[..., Any]) -> Callable[..., Any]:
     """Run exercise ``name``'s hidden cases on ``yours``; print the verdict; return the
-    function to use from here on (see the module's docstring)."""
+    function to use from here on: ``yours`` if it passed, else the kit's reference."""
     exercise = EXERCISES[name]
     RESULTS[name] = False
-    fallback = exercise.reference if solutions_enabled() else yours
-    then = " (FGSSL_SOLUTIONS=1: the cells below use the kit's reference)" \
-        if solutions_enabled() else ""
+    then = f"; the cells below use the kit's {name}"
     cases = exercise.cases()
     for number, arguments in enumerate(cases, start=1):
         try:
             answer = yours(*arguments)
         except NotImplementedError:
-            print(f"{name}: not solved yet — write your code in place of "
-                  f"`raise NotImplementedError`{then}")
-            return fallback
+            print(f"{name}: not solved yet (write your code in place of "
+                  f"`raise NotImplementedError`){then}")
+            return exercise.reference
         except Exception as error:  # a student's bug: report it in one line, not a traceback
-            print(f"✗ {name}: case {number} raised {type(error).__name__}: {error}\n"
-                  f"  hint: {exercise.hint}{then}")
-            return fallback
+            print(f"✗ {name}: case {number} raised {type(error).__name__}: {error}{then}\n"
+                  f"  hint: {exercise.hint}")
+            return exercise.reference
         expected = exercise.reference(*copy.deepcopy(arguments))  # yours may work in place
         problem = exercise.verdict(answer, expected, arguments)
         if problem is not None:
-            print(f"✗ {name}: case {number} of {len(cases)}: {problem}\n"
-                  f"  hint: {exercise.hint}{then}")
-            return fallback
+            print(f"✗ {name}: case {number} of {len(cases)}: {problem}{then}\n"
+                  f"  hint: {exercise.hint}")
+            return exercise.reference
     print(f"✓ {name}: passes {len(cases)} hidden case{'s' * (len(cases) > 1)}")
     RESULTS[name] = True
     return yours

@@ -2,7 +2,7 @@
 
 Every check prints one line: ``✓ <exercise>: ...``, ``✗ <exercise>: ...`` or ``<exercise>:
 not solved yet ...``. This runs each submission top to bottom (nbclient, ``ci`` profile, no
-solution fallback, errors allowed so one broken cell does not hide the rest) and reports, per
+errors allowed so one broken cell does not hide the rest) and reports, per
 exercise, ``pass``, ``fail`` or ``unsolved`` — the last verdict printed — and the score.
 
 Usage::
@@ -46,17 +46,16 @@ def grade(path: Path, timeout: int = 600) -> dict[str, Any]:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    saved = {key: os.environ.get(key) for key in ("FGSSL_PROFILE", "FGSSL_SOLUTIONS")}
-    os.environ["FGSSL_PROFILE"], os.environ["FGSSL_SOLUTIONS"] = "ci", "0"
+    saved = os.environ.get("FGSSL_PROFILE")
+    os.environ["FGSSL_PROFILE"] = "ci"
     try:
         NotebookClient(notebook, timeout=timeout, allow_errors=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is None:
+            os.environ.pop("FGSSL_PROFILE")
+        else:
+            os.environ["FGSSL_PROFILE"] = saved
     errors = [f"cell {number}: {output['ename']}" for number, cell in
               enumerate(notebook.cells, start=1) for output in cell.get("outputs", [])
               if output.get("output_type") == "error"]

@@ -1,6 +1,6 @@
 """Each self-check accepts a correct implementation written from the formula (not the kit's),
-rejects a wrong one with a hint, reports an unsolved exercise, and falls back to the reference
-only with FGSSL_SOLUTIONS=1."""
+rejects a wrong one with a hint, reports an unsolved exercise, and hands back the student's
+function only when it passed (else the kit's reference, so the notebook runs on)."""
 
 import numpy as np
 import pytest
@@ -152,21 +152,21 @@ def test_a_correct_answer_passes_and_is_used(name, capsys):
 @pytest.mark.parametrize("name", CHECKS)
 def test_a_wrong_answer_fails_with_a_hint(name, capsys):
     check, _, wrong = CHECKS[name]
-    assert check(wrong) is wrong  # without FGSSL_SOLUTIONS the student's own stays
+    assert check(wrong) is EXERCISES[name].reference  # the cells below run on the kit's
     out = capsys.readouterr().out
     assert out.startswith(f"✗ {name}: case ") and "hint: " in out and "Traceback" not in out
+    assert f"the cells below use the kit's {name}" in out
 
 
 def _unsolved(*arguments):
     raise NotImplementedError
 
 
-def test_an_unsolved_exercise_says_so_and_falls_back_only_with_solutions(monkeypatch, capsys):
-    assert exercises.check_psnr(_unsolved) is _unsolved
-    assert "not solved yet" in capsys.readouterr().out
-    monkeypatch.setenv("FGSSL_SOLUTIONS", "1")
+def test_an_unsolved_exercise_says_so_in_one_line_and_the_reference_takes_over(capsys):
     assert exercises.check_psnr(_unsolved) is EXERCISES["psnr"].reference
-    assert "FGSSL_SOLUTIONS=1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("psnr: not solved yet") and out.count("\n") == 1
+    assert not exercises.passed("psnr")
 
 
 def test_a_crash_is_one_line_not_a_traceback(capsys):

@@ -34,13 +34,16 @@ def test_verdicts_are_read_from_the_check_lines():
 
 def test_a_submission_is_run_and_scored(tmp_path, capsys):
     path = tmp_path / "08_submission.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell(SUBMISSION), new_code_cell("1 / 0")]),
-                   path)
+    uses_them = ("import torch\nassert my_psnr(torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 4) / 2)"
+                 " > 0\nassert confusion([0, 1], [1, 1], 2).tolist() == [[0, 1], [0, 1]]")
+    nbformat.write(new_notebook(cells=[new_code_cell(SUBMISSION), new_code_cell("1 / 0"),
+                                       new_code_cell(uses_them)]), path)
     assert main([str(path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])[0]
     assert result["exercises"] == {"bug13": "pass", "psnr": "unsolved", "bug09": "fail"}
     assert (result["score"], result["out_of"]) == (1, 3)
-    assert result["errors"] == ["cell 2: ZeroDivisionError"]
+    assert result["errors"] == ["cell 2: ZeroDivisionError"]  # the unsolved and the wrong
+    # answers were replaced by the kit's, so the cell that uses them ran (cell 3: no error)
 
 
 def test_a_missing_notebook_is_a_one_line_error(tmp_path, capsys):

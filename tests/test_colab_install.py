@@ -1,0 +1,126 @@
+"""The notebooks' Colab install cell leaves Colab's own packages alone.
+
+``colab_preinstalled.txt`` is ``pip freeze`` of Colab's GPU runtime as Google publishes it. The
+test makes an empty virtual environment in which exactly those packages appear installed
+(their metadata only: nothing is downloaded), asks pip what installing fgssl's dependencies
+there would do (``pip install --dry-run --report``, those versions as constraints), and fails
+if pip would install any preinstalled package again, upgrade it or downgrade it. Resolving
+the packages Colab lacks (kornia) needs the package index; without it the test is skipped.
+"""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PREINSTALLED = Path(__file__).with_name("colab_preinstalled.txt")
+OFFLINE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable",
+           "Failed to establish a new connection", "Max retries exceeded")
+INSTALL_LINE = re.compile(r"%pip install -q (.+)$", re.M)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _preinstalled() -> dict[str, str]:
+    pins = [line.split("==") for line in PREINSTALLED.read_text().splitlines()
+            if line and not line.startswith("#")]
+    return {_canonical(name): version for name, version in pins}
+
+
+def _core_dependencies() -> list[str]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+@pytest.fixture(scope="module")
+def colab(tmp_path_factory) -> Path:
+    """A virtual environment whose site-packages lists Colab's packages as installed."""
+    folder = tmp_path_factory.mktemp("colab")
+    venv.EnvBuilder(with_pip=False).create(folder / "env")
+    python = folder / "env" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                "['purelib'])"], capture_output=True, text=True, check=True
+                               ).stdout.strip())
+    for name, version in _preinstalled().items():
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return python
+
+
+def _dry_run(python: Path, requirements: list[str], out: Path) -> dict[str, str]:
+    """What ``pip install requirements`` would install in that environment: name -> version."""
+    report = out / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--dry-run",
+         "--quiet", "--report", str(report), "-c", str(PREINSTALLED), *requirements],
+        capture_output=True, text=True)
+    if done.returncode != 0:
+        if any(marker in done.stderr for marker in OFFLINE):
+            pytest.skip("the package index cannot be reached: cannot resolve kornia")
+        pytest.fail(f"pip cannot install {' '.join(requirements)} beside Colab's packages:\n"
+                    f"{done.stderr[-3000:]}")
+    planned = json.loads(report.read_text())["install"]
+    return {_canonical(item["metadata"]["name"]): item["metadata"]["version"] for item in planned}
+
+
+def test_installing_fgssl_on_colab_changes_no_preinstalled_package(colab, tmp_path):
+    planned = _dry_run(colab, _core_dependencies(), tmp_path)
+    assert "kornia" in planned  # the one dependency Colab lacks: pip did resolve
+    changed = {name: f"{_preinstalled()[name]} -> {version}" for name, version in planned.items()
+               if name in _preinstalled()}
+    assert not changed, f"installing fgssl would change Colab's packages: {changed}"
+
+
+def test_the_check_sees_a_dependency_that_would_upgrade_colab(colab, tmp_path):
+    newer_tqdm = _preinstalled()["tqdm"].split(".")
+    wanted = f"tqdm>{'.'.join(newer_tqdm)}"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(colab), "install", "--dry-run", "--quiet",
+         "-c", str(PREINSTALLED), wanted], capture_output=True, text=True)
+    if any(marker in done.stderr for marker in OFFLINE):
+        pytest.skip("the package index cannot be reached")
+    assert done.returncode != 0 and "tqdm" in done.stderr  # the constraint holds tqdm back
+
+
+IMPORT_NAMES = {"scikit-learn": "sklearn", "pillow": "PIL", "umap-learn": "umap",
+                "ipython": "IPython"}  # distribution -> the module it provides, where they differ
+ONLY_ON_COLAB = {"google"}  # google.colab, imported where it exists
+
+
+def _imported_modules() -> set[str]:
+    found = set()
+    for path in (ROOT / "fgssl").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - {"fgssl", "__future__"}
+
+
+def test_the_core_dependencies_are_what_fgssl_imports_and_jupyter_is_an_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {_canonical(re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0])
+             for spec in project["dependencies"]}
+    assert {IMPORT_NAMES.get(name, name) for name in names} == _imported_modules() - ONLY_ON_COLAB
+    assert "jupyterlab" in " ".join(project["optional-dependencies"]["lab"])
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("**/*.ipynb")),
+                         ids=lambda path: path.name)
+def test_the_install_cell_asks_for_fgssl_alone(path):
+    """No extra, and never torch, torchvision or ipywidgets: Colab's own builds stay."""
+    cells = nbformat.read(path, as_version=4).cells
+    lines = [match for cell in cells if cell.cell_type == "code"
+             for match in INSTALL_LINE.findall(cell.source)]
+    assert lines == ['"fgssl @ git+https://github.com/fgssl/fgssl"'], lines
