@@ -1,6 +1,7 @@
 """README, Makefile, pyproject.toml, environment.yml and .ci/run must tell the same story."""
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -87,8 +88,6 @@ def test_every_test_the_reliability_table_cites_exists():
 
 
 def _tracked_text_files() -> list[Path]:
-    import subprocess
-
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
     suffixes = {".md", ".py", ".ipynb", ".sh", ".toml", ".yml"}
