@@ -71,6 +71,8 @@ class Method(nn.Module):
     clip_gradients: float | None = None  # clip every step's gradient norm to this
     # constructor arguments that config() does not record: a backbone handed over at run time
     runtime_arguments: ClassVar[tuple[str, ...]] = ()
+    # settings whose default the constructor resolves and records (``record_setting``)
+    resolved_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,8 +96,8 @@ class Method(nn.Module):
     def record_setting(self, name: str, value: Any) -> None:
         """Record a setting as decided in the constructor (SRGAN's ``content="auto"`` becomes
         the loss it chose), so that a checkpoint rebuilds the method that trained."""
-        if name not in self._settings:
-            raise KeyError(f"{type(self).__name__} has no setting {name!r}")
+        if name not in self._settings or name not in type(self).resolved_settings:
+            raise KeyError(f"{type(self).__name__} has no resolved setting {name!r}")
         self._settings[name] = value
 
     @classmethod

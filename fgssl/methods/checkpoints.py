@@ -4,7 +4,8 @@ A checkpoint (:func:`fgssl.train.fit` writes one per epoch) holds the method's `
 ``config`` (the constructor's arguments) and its weights. :func:`method_from_checkpoint`
 makes the method again from them; :func:`settings_added_since` finds the settings its
 method has now that the checkpoint predates (such a run followed their earlier behaviour,
-whatever their default is today).
+whatever their default is today), and :func:`defaults_changed_since` the settings whose
+default has changed since it was saved.
 
 Example::
 
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from fgssl.methods.base import Method
+from fgssl.methods.base import _CONTEXT, Method
 from fgssl.methods.registry import method_classes
 from fgssl.utils import CHECKPOINT, RUN_KEYS, CheckpointError, load_checkpoint
 
@@ -59,3 +61,23 @@ def settings_added_since(state: dict[str, Any]) -> list[str]:
         return []
     arguments = inspect.signature(method).parameters
     return sorted(set(arguments) - set(state["config"]) - set(method.runtime_arguments))
+
+
+def defaults_changed_since(state: dict[str, Any], asked: Iterable[str] = ()
+                           ) -> dict[str, tuple[Any, Any]]:
+    """``{setting: (saved value, default now)}`` for each setting a checkpoint holds at a
+    value that is not its method's default today, leaving out the settings in ``asked`` (given
+    explicitly, so the saved value is the one asked for), those a profile hands over
+    (backbone, image size, classes), those the constructor resolves itself
+    (``resolved_settings``) and those torchrun sets (``distributed_settings``). Such a
+    checkpoint was trained under an older default: reused silently, it would stand for a
+    method it is not."""
+    method = _classes().get(state.get("method"))
+    if method is None:
+        return {}
+    skipped = {*asked, *_CONTEXT, *method.resolved_settings, *method.distributed_settings}
+    defaults = {name: parameter.default
+                for name, parameter in inspect.signature(method).parameters.items()
+                if parameter.default is not inspect.Parameter.empty and name not in skipped}
+    return {name: (state["config"][name], default) for name, default in defaults.items()
+            if name in state["config"] and state["config"][name] != default}

@@ -126,6 +126,7 @@ class SRGAN(Method):
                Option("content", "the content loss (default auto: VGG19 when its ImageNet "
                                  "weights are cached, else feature matching)",
                       choices=CONTENT_LOSSES))
+    resolved_settings = ("content",)  # "auto" becomes the loss it chose
     schedule = schedules(cpu=Schedule(epochs=2, batch_size=64),
                          gpu=Schedule(epochs=30, batch_size=32))
     feature_choices = FEATURES

@@ -29,7 +29,11 @@ from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.evaluate.monitors import KNNMonitor, PretextMonitor
 from fgssl.methods.base import Method
-from fgssl.methods.checkpoints import method_from_checkpoint, settings_added_since
+from fgssl.methods.checkpoints import (
+    defaults_changed_since,
+    method_from_checkpoint,
+    settings_added_since,
+)
 from fgssl.methods.registry import method_class, method_classes
 from fgssl.models.backbones import build_backbone
 from fgssl.train import Hardware, Hyperparameters, ProgressHook, Watch, fit
@@ -158,8 +162,9 @@ def load_or_train(name: str, profile: str | Profile | None = None, data: str = "
 def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: float = 1.0,
                  seed: int = 0, epochs: int | None = None, **options: Any) -> Path | None:
     """The folder of a finished run of ``name`` in ``runs/`` (all its epochs done), if any;
-    an error for one saved before settings its method has now (:func:`settings_added_since`),
-    which would be reused silently as if it had them."""
+    an error for one saved before settings its method has now (:func:`settings_added_since`)
+    or under defaults that have changed since (:func:`defaults_changed_since`), which would
+    be reused silently as if it were the method asked for."""
     out = default_out(name, prof, data, labels, seed, epochs, **options)
     if not (out / CHECKPOINT).is_file():
         return None
@@ -170,4 +175,13 @@ def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: flo
                          f"settings it has now ({', '.join(unrecorded)}), so it is not the "
                          f"{name} asked for: delete that folder to train again, or move it to "
                          "keep it")
+    changed = defaults_changed_since(state, asked=options)
+    if changed:
+        saved = {k: v for k, (v, _) in changed.items()}
+        described = ", ".join(f"{k}={v!r} (the default is now {now!r})"
+                              for k, (v, now) in changed.items())
+        keep = default_out(name, prof, data, labels, seed, epochs, **options, **saved)
+        raise ValueError(f"{out} was trained with {described}, so it is not the {name} asked "
+                         f"for: delete that folder to train again, or rename it to {keep} "
+                         "to keep it as the run with those settings")
     return out if state["epoch"] >= (epochs or method_class(name).epochs_for(prof)) else None

@@ -61,8 +61,10 @@ def test_a_constructor_with_variadic_arguments_is_refused_at_class_creation():
 @pytest.mark.filterwarnings("ignore:SRGAN. no VGG19")
 def test_a_setting_decided_in_the_constructor_is_recorded_as_decided():
     assert SRGAN(image_size=16, hr_size=32).config()["content"] in ("vgg", "features")
-    with pytest.raises(KeyError, match="no setting 'nope'"):
+    with pytest.raises(KeyError, match="no resolved setting 'nope'"):
         _Tiny().record_setting("nope", 1)
+    with pytest.raises(KeyError, match="no resolved setting 'mode'"):  # not resolved_settings
+        _Tiny().record_setting("mode", "b")
 
 
 def test_the_schedule_is_the_method_s_where_it_has_one_else_the_profile_s():

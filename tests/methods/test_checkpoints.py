@@ -2,7 +2,11 @@ import pytest
 import torch
 
 from fgssl.config import profile, runs_root
-from fgssl.methods.checkpoints import method_from_checkpoint, settings_added_since
+from fgssl.methods.checkpoints import (
+    defaults_changed_since,
+    method_from_checkpoint,
+    settings_added_since,
+)
 from fgssl.methods.registry import method_classes
 from fgssl.study.runs import load_or_train
 from fgssl.utils import CHECKPOINT, atomic_save, load_checkpoint
@@ -44,8 +48,19 @@ def test_settings_added_since_a_checkpoint_are_found():
     assert settings_added_since(unknown) == []  # loading it says why
 
 
+def test_defaults_changed_since_a_checkpoint_are_found_unless_asked_for():
+    trained, _ = _simclr_run()
+    config = {**trained.config(), "temperature": 0.5, "image_size": 64}
+    state = {"method": "simclr", "config": config}
+    assert defaults_changed_since(state) == {"temperature": (0.5, 0.2)}  # not the profile's size
+    assert defaults_changed_since(state, asked=["temperature"]) == {}
+    assert defaults_changed_since({"method": "no_such_method", "config": {}}) == {}
+
+
 @pytest.mark.parametrize("cls", method_classes(), ids=lambda cls: cls.name)
 def test_a_fresh_checkpoint_records_every_setting_of_its_method(cls):
     options = {"content": "features"} if cls.name == "srgan" else {}  # no notice about VGG
     method = cls.build(profile("ci"), num_classes=3, **options)
-    assert settings_added_since({"method": cls.name, "config": method.config()}) == []
+    state = {"method": cls.name, "config": method.config()}
+    assert settings_added_since(state) == []
+    assert defaults_changed_since(state, asked=options) == {}  # SRGAN's resolved content too

@@ -90,6 +90,23 @@ def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
     assert method_from_checkpoint(run).config()["temperature"] == 0.2  # still evaluable
 
 
+def test_a_run_trained_under_an_older_default_is_not_reused_as_today_s_method():
+    load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    run = runs_root() / "ci" / "synthbirds" / "simclr-seed0"
+    state = load_checkpoint(run / CHECKPOINT)
+    state["config"]["jitter"] = 0.5  # as if trained when SimCLR's default jitter was 0.5
+    atomic_save(state, run / CHECKPOINT)
+    kept = run.with_name("simclr-jitter=0.5-seed0")
+    with pytest.raises(ValueError, match=rf"trained with jitter=0.5 \(the default is now "
+                                         rf"0.25\), so it is not the simclr asked for: delete "
+                                         rf"that folder .* rename it to {kept}"):
+        load_or_train("simclr", "ci", epochs=1, progress_bar=False)
+    assert load_checkpoint(run / CHECKPOINT)["config"] == state["config"]  # nothing lost
+    run.rename(kept)  # what the message suggests: it is then the run with those settings
+    reused = load_or_train("simclr", "ci", epochs=1, progress_bar=False, jitter=0.5)
+    assert reused.config()["jitter"] == 0.5 and reused.history == state["history"]
+
+
 @pytest.mark.parametrize("kind", ["empty", "truncated"])
 def test_a_damaged_checkpoint_in_runs_is_named_and_kept(kind):
     run = runs_root() / "ci" / "synthbirds" / "jigsaw-seed0"
