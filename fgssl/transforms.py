@@ -7,7 +7,7 @@ size; below 64 px it would move less than half a pixel and is left out, as SimCL
 setting does). SimCLR also shifts hue by up to 0.2·s (the default here too). A hue shift turns
 a red beak orange, so it can erase species that differ only in a part's colour; but without it
 the body colour of each bird becomes an easy shortcut for telling instances apart —
-augmentations define what a representation learns to ignore. Notebook 04 measures it per
+augmentations define what a representation learns to ignore. Notebook 05 measures it per
 sibling pair.
 
 Fine-grained variants (Al Breiki et al. 2021, after DCL, Chen et al. 2019), selected by name:

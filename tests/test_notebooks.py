@@ -79,3 +79,31 @@ def test_notebooks_that_train_ask_colab_for_a_gpu_and_offer_drive(path):
     assert "KEEP_RUNS_IN_DRIVE = False" in code and "keep_runs_in_drive()" in code, (
         f"{path.name}: offer to keep runs/ in Google Drive")
     assert "device_hint(" in code or "No GPU here" in code, f"{path.name}: say what the device is"
+
+
+def _listed(text: str) -> list[str]:
+    """The notebooks a Markdown table lists, in its order (rows starting | `NN_name` |)."""
+    return re.findall(r"^\| `(\d\d_\w+)` \|", text, flags=re.MULTILINE)
+
+
+def test_readme_notebook_00_and_the_instructors_guide_list_the_course_in_number_order():
+    names = [p.stem for p in NOTEBOOKS]
+    start_here = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    assert _listed("\n".join(c.source for c in start_here.cells)) == names
+    assert _listed((ROOT / "README.md").read_text()) == names
+    guide = (ROOT / "docs" / "INSTRUCTORS.md").read_text()
+    times = guide.split("## Time per notebook")[1].split("\n## ")[0]
+    assert _listed(times) == names
+    exercises = _listed(guide.split("## Time per notebook")[0])
+    assert exercises == sorted(exercises) and set(exercises) <= set(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_opens_with_outcomes_and_sums_up_before_its_prompts(path):
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells]
+    assert "**By the end you can**" in cells[0], f"{path.name}: open with the outcomes"
+    text = "\n".join(cells)
+    assert "## Summary" in text, f"{path.name}: end with a summary"
+    if "## Try this" in text:
+        assert text.index("## Summary") < text.index("## Try this"), (
+            f"{path.name}: the summary comes before 'Try this'")

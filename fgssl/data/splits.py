@@ -24,13 +24,14 @@ Example::
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset, Subset
 
-from fgssl.data.folders import Collection, DataFormatError, Record
+from fgssl.data.folders import Collection, DataFormatError, DataWarning, Record
 from fgssl.files import atomic_write_json, read_json
 
 SPLIT_FILE = "fgssl_splits_seed{seed}.json"
@@ -104,15 +105,36 @@ def finalise(collection: Collection, seed: int, folder: Path) -> dict[str, list[
     for candidate in (folder / file_name, collection.root / file_name):
         saved = read_json(candidate)
         if saved is not None and saved.get("source") == source:
-            return {split: [_record(r) for r in records]
-                    for split, records in saved["splits"].items()}
+            splits = {split: [_record(r) for r in records]
+                      for split, records in saved["splits"].items()}
+            warn_missing_classes(collection, splits)
+            return splits
     splits = _make_splits(collection, seed)
+    warn_missing_classes(collection, splits)
     atomic_write_json(
         {"seed": seed, "source": source,
          "splits": {name: [asdict(r) for r in records] for name, records in splits.items()}},
         folder / file_name,
     )
     return splits
+
+
+def warn_missing_classes(collection: Collection, splits: dict[str, list[Record]]) -> None:
+    """One warning naming the classes with too few images to appear in each of train, val and
+    test (a class needs 3 for one image in each; a val or test score of one image is noise):
+    they are kept, but the probe cannot be scored on a class test lacks."""
+    labelled = [name for name in ("train", "val", "test") if splits.get(name)]
+    if len(labelled) < 3:
+        return
+    present = {name: {r.label for r in splits[name]} for name in labelled}
+    missing = {c: [name for name in labelled if c not in present[name]]
+               for c in range(len(collection.classes))}
+    short = [f"{collection.classes[c]} (none in {' or '.join(names)})"
+             for c, names in missing.items() if names]
+    if short:
+        warnings.warn(f"{collection.name}: {len(short)} classes have too few images for train, "
+                      f"val and test: {', '.join(short[:20])}; add images (10 or more per "
+                      "class), or remove those classes", DataWarning, stacklevel=3)
 
 
 def _record(fields: dict) -> Record:

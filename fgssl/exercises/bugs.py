@@ -1,4 +1,4 @@
-"""The study's 13 bugs (docs/STUDY.md) as exercises for ``08_assignment_debugging_ssl``.
+"""The study's 13 bugs (docs/STUDY.md) as exercises for ``10_assignment_debugging_ssl``.
 
 Each bug comes with the study's code (``BUGS[n].study``, printed by :func:`show_bug`), the
 function the student writes to do the same job correctly, and a check that tests the

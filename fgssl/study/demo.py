@@ -1,8 +1,9 @@
 """``fgssl demo``: the whole study in one command — the kit's main job.
 
-It trains (or reuses from ``runs/``) every self-supervised method on the unlabelled pool —
-SimCLR with the standard views and with the best fine-grained variant, Jigsaw, SRGAN (judged
-through its discriminator, ``srgan-d``, and its generator, ``srgan-g``) — and sets them beside
+It trains (or reuses from ``runs/``) the self-supervised methods on the unlabelled pool — by
+default SimCLR with its best fine-grained views (``object_crop``), VICReg, Jigsaw and SRGAN
+(judged through its discriminator, ``srgan-d``, and its generator, ``srgan-g``); the others
+are opt-in entries, named in ``methods`` — and sets them beside
 the baselines: a random-init backbone, the same network trained with all labels
 (``supervised``) and from scratch on each low-label budget (``scratch``), an
 ImageNet-pretrained backbone when its weights are cached locally, and the majority-class

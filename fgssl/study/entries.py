@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fgssl.methods.about import Entry
-from fgssl.methods.registry import method_classes
+from fgssl.methods.registry import method_class, method_classes
 
 BASELINES = (
     Entry("random", "random-init backbone (no training)", weights="random", cost=10,
@@ -79,3 +80,22 @@ def check_entries(methods: Sequence[str] | None) -> list[str]:
         raise ValueError(f"unknown --methods {', '.join(unknown)}: choose from "
                          f"{', '.join(table)}")
     return [name for name in table if name in methods]
+
+
+def learned_without_labels(name: str) -> bool:
+    """Whether entry ``name``'s backbone was trained by a method that learns without labels
+    (the self-supervised rows; not the baselines, the untrained networks or the supervised)."""
+    item = study_entries().get(name)
+    return item is not None and item.method is not None and \
+        item.entry.weights == "trained" and not method_class(item.method).learns_from_labels
+
+
+def best_self_supervised(rows: Sequence[dict[str, Any]]) -> str:
+    """The self-supervised entry with the highest linear probe on all labels in the study's
+    ``rows`` (``results.json``'s); an error when the study had none."""
+    scored = {row["method"]: row["top1_mean"] for row in rows
+              if row["protocol"] == "linear" and row["labels"] == 1.0
+              and learned_without_labels(row["method"])}
+    if not scored:
+        raise ValueError("the study has no self-supervised row: run it with one in --methods")
+    return max(scored, key=scored.__getitem__)

@@ -16,12 +16,16 @@ Example::
 from __future__ import annotations
 
 import os
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
+from tqdm.auto import tqdm
 
 from fgssl.config import Profile, runs_root, torchrun_launch
 from fgssl.config import profile as get_profile
@@ -40,6 +44,7 @@ from fgssl.train import Hardware, Hyperparameters, ProgressHook, Watch, fit
 from fgssl.utils import CHECKPOINT, RUN_KEYS, load_checkpoint
 
 MONITORED_EPOCHS = 12  # pretrain() runs its monitors on about this many epochs, and the last
+TIMED_STEPS = 12  # steps timed by step_seconds(), after one that warms up
 
 
 def untrained(cls: type[Method], prof: Profile, features: str | None, seed: int = 0
@@ -148,15 +153,78 @@ def pretrain(name: str, prof: Profile, data: str = "synthbirds", root: str | Non
 def load_or_train(name: str, profile: str | Profile | None = None, data: str = "synthbirds",
                   root: str | None = None, labels: float = 1.0, seed: int = 0,
                   epochs: int | None = None, progress_bar: bool = True,
-                  on_step: ProgressHook | None = None, **options: Any) -> Method:
-    """A trained method: loaded when a finished run exists, else trained (or resumed)."""
+                  on_step: ProgressHook | None = None,
+                  say: Callable[[str], None] | None = tqdm.write, **options: Any) -> Method:
+    """A trained method: loaded when a finished run exists, else trained (or resumed).
+    ``say`` is told first which it is, and before training how long it will take here
+    (:func:`training_estimate`)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     finished = finished_run(name, prof, data, labels, seed, epochs, **options)
     if finished is not None:
+        if say is not None:
+            say(f"{name}: the finished run in {finished} is loaded, not trained again")
         return method_from_checkpoint(finished)
     out = default_out(name, prof, data, labels, seed, epochs, **options)
+    if say is not None:
+        say(training_estimate(name, prof, data, root, labels, epochs, out, **options))
     return pretrain(name, prof, data, root, labels, seed, epochs, out,
                     progress_bar=progress_bar, on_step=on_step, **options)[0]
+
+
+def training_estimate(name: str, prof: Profile, data: str = "synthbirds",
+                      root: str | None = None, labels: float = 1.0, epochs: int | None = None,
+                      out: Path | None = None, **options: Any) -> str:
+    """How long training ``name`` takes on this machine, in words: its steps (epochs x
+    images / batch, less the epochs a partial run in ``out`` has done) times
+    :func:`step_seconds`, measured now."""
+    cls = method_class(name)
+    epochs = epochs or cls.epochs_for(prof)
+    done = load_checkpoint(out / CHECKPOINT, keys=RUN_KEYS)["epoch"] \
+        if out is not None and (out / CHECKPOINT).is_file() else 0
+    seconds, images = step_seconds(name, prof, data, root, labels, **options)
+    batch = min(cls.batch_size_for(prof), images)
+    steps = (epochs - done) * max(1, images // batch)
+    resumed = f", resuming after epoch {done}" if done else ""
+    return (f"training {name} ({prof.name} profile): {epochs} epoch{'s' * (epochs != 1)} of "
+            f"{images:,} images in "
+            f"batches of {batch}{resumed}, {steps:,} steps at {seconds:.2g} s each (timed just "
+            f"now) = about {_duration(steps * seconds)}, and a few seconds a monitored epoch")
+
+
+def step_seconds(name: str, prof: Profile, data: str = "synthbirds", root: str | None = None,
+                 labels: float = 1.0, **options: Any) -> tuple[float, int]:
+    """``(seconds per training step of name here, images in its training data)``: a
+    throwaway copy of the method trains ``TIMED_STEPS`` steps (after one that warms up) on
+    the first batches of its data, as :func:`fit` trains; the random state is left as it
+    was, and nothing is written."""
+    cls = method_class(name)
+    train_labels = catalog.dataset(data, "train", root, size=prof.image_size,
+                                   profile=prof).labels
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the real run says it
+        method = cls.build(prof, num_classes=int(train_labels.max()) + 1, **options)
+        full = training_data(name, data, prof, root, labels, 0,
+                             method.data_size or prof.image_size)
+        batch = min(cls.batch_size_for(prof), len(full))
+        count = min(len(full), batch * (TIMED_STEPS + 1))
+        sample = Subset(full.dataset, full.indices[:count]) if isinstance(full, Subset) \
+            else Subset(full, range(count))
+        stamps: list[float] = []
+        fit(method, sample, prof, hyper=Hyperparameters(epochs=1, batch_size=batch),
+            watch=Watch(progress_bar=False, trace_points=1,
+                        on_step=lambda done, total: stamps.append(time.perf_counter())))
+        finished = time.perf_counter()  # fit waited for the device at the epoch's end
+    timed = [*stamps[1:], finished] if len(stamps) > 1 else [stamps[0], finished]
+    return (timed[-1] - timed[0]) / max(1, len(timed) - 1), len(full)
+
+
+def _duration(seconds: float) -> str:
+    """``under a second``, ``45 s``, ``3.2 min`` or ``1.5 h``."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def finished_run(name: str, prof: Profile, data: str = "synthbirds", labels: float = 1.0,

@@ -136,7 +136,8 @@ def _backbones(unit: Unit, settings: Settings, report: Report
     begun = time.perf_counter()
     method = load_or_train(first.method, prof, settings.data, settings.root,
                            seed=PRETRAINING_SEED, progress_bar=False,
-                           on_step=functools.partial(report, "steps"), **options)
+                           on_step=functools.partial(report, "steps"), say=None,
+                           **options)  # the demo reports its own progress and ETA
     origin = _origin("reused from runs/" if finished else "trained now",
                      _checkpoint(name, settings),
                      sum(r["seconds"] for r in method.history), time.perf_counter() - begun)

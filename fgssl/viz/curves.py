@@ -18,6 +18,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -72,4 +73,26 @@ def histogram(ax: Axes, samples: Mapping[str, Sequence[float] | np.ndarray],
     ax.hist([np.asarray(s) for s in samples.values()], bins=bins, label=list(samples))
     ax.set(**labels)
     ax.legend(fontsize=8)
+    return ax
+
+
+def similarity_matrix(ax: Axes, z1: torch.Tensor, z2: torch.Tensor) -> Axes:
+    """SimCLR's 2N x 2N cosine similarity matrix of two views' projections ``z1``, ``z2``
+    (N, d) each, rows and columns ordered view 1 then view 2; the diagonal (a view is not its
+    own negative) is left blank and each row's positive, its partner view, is ringed. Row i
+    is the logit vector NT-Xent's cross-entropy reads (Chen et al. 2020, eq. 1)."""
+    z = torch.nn.functional.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, d)
+    similarity = (z @ z.T).numpy()
+    np.fill_diagonal(similarity, np.nan)
+    count = len(z1)
+    shown = ax.imshow(similarity, cmap="viridis")  # the colours span the off-diagonal values
+    partners = np.r_[np.arange(count, 2 * count), np.arange(count)]  # (2N,) column of i's pair
+    ax.scatter(partners, np.arange(2 * count), s=60, facecolors="none", edgecolors="red",
+               label="positive (the other view)")
+    ax.axhline(count - 0.5, color="white", lw=0.8)
+    ax.axvline(count - 0.5, color="white", lw=0.8)
+    ax.set(xlabel="view k (view 1s, then view 2s)", ylabel="view i",
+           title=f"sim(z_i, z_k) of {2 * count} views")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8)
+    ax.figure.colorbar(shown, ax=ax, fraction=0.046)
     return ax

@@ -94,15 +94,19 @@ def leave_one_out_knn(points: np.ndarray, labels: np.ndarray, k: int = 10,
 
 
 def embedding_scores(coordinates: np.ndarray, labels: np.ndarray,
-                     features: np.ndarray | None = None, k: int = 10) -> dict[str, float]:
+                     features: np.ndarray | None = None, k: int = 10
+                     ) -> dict[str, float | None]:
     """What a map kept: leave-one-out kNN top-1 in the 2-D map (``knn_2d``) and, given the
     features, in the full space by cosine (``knn_features``); the silhouette of the classes
-    in the map (``silhouette``, in [-1, 1])."""
+    in the map (``silhouette``, in [-1, 1]; ``None`` where it is undefined: fewer than two
+    classes, or no class with two images)."""
     labels = np.asarray(labels)
-    scores = {"knn_2d": leave_one_out_knn(coordinates, labels, k)}
+    scores: dict[str, float | None] = {"knn_2d": leave_one_out_knn(coordinates, labels, k)}
     if features is not None:
         scores["knn_features"] = leave_one_out_knn(features, labels, k, cosine=True)
-    scores["silhouette"] = float(silhouette_score(coordinates, labels))
+    classes = len(np.unique(labels))
+    scores["silhouette"] = float(silhouette_score(coordinates, labels)) \
+        if 2 <= classes < len(labels) else None
     return scores
 
 
@@ -140,7 +144,8 @@ def embedding_figure(maps: dict[str, np.ndarray], labels: np.ndarray,
                        **styles[c])
         title = name
         if scores and name in scores:
-            title += "\n" + ", ".join(f"{k} {v:.2f}" for k, v in scores[name].items())
+            title += "\n" + ", ".join(f"{k} {v:.2f}" for k, v in scores[name].items()
+                                      if v is not None)
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])

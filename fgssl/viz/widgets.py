@@ -7,7 +7,7 @@ each wrapper draws its default view once when it is built, so a notebook run wit
 browser (CI) still shows something.
 
 - :func:`sibling_explorer`: two sibling species at the resolution you choose (notebook 00).
-- :func:`jigsaw_game`: solve a puzzle yourself (notebook 02).
+- :func:`jigsaw_game`: solve a puzzle yourself (notebook 03).
 - :func:`neighbour_browser`: a query and its neighbours under each method.
 - :func:`embedding_explorer`: pick a species; see where it lies in each map, and its images.
 - :func:`augmentation_explorer`: SimCLR's views under your own crop scale, jitter, variant.

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from fgssl.data.folders import Collection, DataFormatError, Record
+from fgssl.data.folders import Collection, DataFormatError, DataWarning, Record
 from fgssl.data.splits import finalise, label_subset, stratified_split
 
 
@@ -80,3 +80,20 @@ def test_a_split_file_an_earlier_fgssl_left_beside_the_data_is_read_not_rewritte
 def test_finalise_without_any_images_is_an_error(tmp_path):
     with pytest.raises(DataFormatError, match="no images"):
         finalise(_collection(tmp_path, {"all": []}), 0, tmp_path)
+
+
+def test_a_class_too_small_for_train_val_and_test_is_named_in_one_warning(tmp_path):
+    records = [Record(f"a{k}.jpg", 0) for k in range(20)] + [Record("b0.jpg", 1),
+                                                             Record("b1.jpg", 1)]
+    with pytest.warns(DataWarning, match=r"fake: 1 classes have too few images for train, val "
+                                         r"and test: b \(none in val or test\); add images"):
+        first = finalise(_collection(tmp_path, {"all": records}), 0, tmp_path / "derived")
+    with pytest.warns(DataWarning, match="b \\(none in val or test\\)"):  # said when read back
+        again = finalise(_collection(tmp_path, {"all": records}), 0, tmp_path / "derived")
+    assert again == first and {r.label for r in first["train"]} == {0, 1}  # kept, in train
+
+
+def test_classes_with_enough_images_give_no_warning(tmp_path, recwarn):
+    records = [Record(f"t{k}.jpg", k % 2) for k in range(20)]
+    finalise(_collection(tmp_path, {"all": records}), 0, tmp_path / "derived")
+    assert not [w for w in recwarn if issubclass(w.category, DataWarning)]

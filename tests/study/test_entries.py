@@ -3,7 +3,13 @@ import pytest
 from fgssl.methods import registry
 from fgssl.methods.about import Entry
 from fgssl.methods.base import Method
-from fgssl.study.entries import check_entries, describe, study_entries
+from fgssl.study.entries import (
+    best_self_supervised,
+    check_entries,
+    describe,
+    learned_without_labels,
+    study_entries,
+)
 
 ORDER = ["simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "random-srgan-d",
          "byol", "simsiam", "vicreg", "dino", "supervised", "scratch", "pmg", "pmg-imagenet",
@@ -43,3 +49,20 @@ def test_a_method_registered_at_run_time_brings_its_entries_and_a_clash_is_refus
             study_entries()
     finally:
         registry.unregister(Extra)
+
+
+def test_the_self_supervised_rows_are_those_trained_without_labels():
+    assert [name for name in ORDER if learned_without_labels(name)] == [
+        "simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "byol", "simsiam",
+        "vicreg", "dino"]  # not random-srgan-d (untrained), supervised, scratch, PMG, baselines
+
+
+def test_the_best_self_supervised_row_is_read_from_the_linear_probe_on_all_labels():
+    def row(method, top1, protocol="linear", labels=1.0):
+        return {"method": method, "protocol": protocol, "labels": labels, "top1_mean": top1}
+
+    rows = [row("supervised", 0.9), row("vicreg", 0.4), row("simclr-object_crop", 0.5),
+            row("jigsaw", 0.8, protocol="knn"), row("srgan-d", 0.7, labels=0.1)]
+    assert best_self_supervised(rows) == "simclr-object_crop"
+    with pytest.raises(ValueError, match="no self-supervised row: run it with one in --methods"):
+        best_self_supervised([row("supervised", 0.9), row("random", 0.1)])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -8,6 +10,7 @@ from fgssl.study.runs import (
     default_out,
     load_or_train,
     pretrain,
+    step_seconds,
     training_data,
 )
 from fgssl.utils import CHECKPOINT, CheckpointError, atomic_save, load_checkpoint
@@ -122,3 +125,22 @@ def test_load_or_train_is_exported_at_the_top_level():
     assert fgssl.load_or_train is load_or_train
     with pytest.raises(AttributeError, match="no attribute 'train_everything'"):
         fgssl.train_everything  # noqa: B018
+
+
+def test_load_or_train_says_how_long_before_training_and_that_it_loads_a_finished_run():
+    said = []
+    load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
+    assert re.fullmatch(r"training simclr \(ci profile\): 1 epoch of 512 images in batches of "
+                        r"64, 8 steps at \S+ s each \(timed just now\) = about .+", said[0])
+    load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
+    assert said[1] == (f"simclr: the finished run in {runs_root() / 'ci' / 'synthbirds'}"
+                       "/simclr-seed0 is loaded, not trained again")
+
+
+def test_timing_the_steps_leaves_the_random_state_and_runs_alone():
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    seconds, images = step_seconds("jigsaw", profile("ci"))
+    assert torch.equal(torch.rand(3), expected) and seconds > 0 and images == 512
+    assert not runs_root().exists() or not any(runs_root().rglob("checkpoint.pt"))

@@ -1,7 +1,9 @@
 import matplotlib
 import numpy as np
+import pytest
+import torch
 
-from fgssl.viz.curves import bar_chart, histogram, panels, plot_history
+from fgssl.viz.curves import bar_chart, histogram, panels, plot_history, similarity_matrix
 
 matplotlib.use("Agg")
 
@@ -39,3 +41,18 @@ def test_histograms_of_named_samples():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y"]
     assert [p.get_height() for p in ax.patches] == [1, 2, 1, 0, 0, 3]
     assert ax.get_yscale() == "log"
+
+
+def test_the_similarity_matrix_rings_each_view_s_partner_and_blanks_the_diagonal():
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    z2 = torch.tensor([[2.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    _, (ax,) = panels(1)
+    similarity_matrix(ax, z1, z2)
+    shown = ax.images[0].get_array()
+    blank = np.ma.getmaskarray(shown) | np.isnan(np.ma.getdata(shown))
+    assert shown.shape == (6, 6) and blank.diagonal().all() and blank.sum() == 6
+    assert shown[0, 3] == pytest.approx(1.0) and shown[1, 0] == pytest.approx(0.0)  # cosines
+    assert shown[2, 5] == pytest.approx(-2 ** -0.5)
+    ringed = ax.collections[0].get_offsets()  # (column, row) of each row's positive
+    assert [tuple(map(int, point)) for point in ringed] == [(3, 0), (4, 1), (5, 2), (0, 3),
+                                                            (1, 4), (2, 5)]

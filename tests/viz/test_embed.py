@@ -83,3 +83,10 @@ def test_another_perplexity_is_another_map_cached_apart(tmp_path):
     default, small = (embed(features, "tsne", cache=tmp_path, perplexity=p) for p in (30, 5))
     assert not np.array_equal(default, small) and len(list(tmp_path.iterdir())) == 2
     assert leave_one_out_knn(small, labels, k=5) == 1.0  # the neighbours survive both
+
+
+def test_the_silhouette_of_a_map_with_one_image_per_class_is_undefined_not_an_error():
+    coordinates = np.arange(12.0).reshape(6, 2)
+    assert embedding_scores(coordinates, np.arange(6))["silhouette"] is None  # 6 classes of 1
+    assert embedding_scores(coordinates, np.zeros(6, dtype=int))["silhouette"] is None  # one class
+    assert embedding_scores(coordinates, np.array([0, 0, 0, 1, 1, 1]))["silhouette"] > 0.5

@@ -1,0 +1,62 @@
+"""How long each notebook takes, top to bottom, as a student runs it: wall-clock seconds.
+
+Each notebook is executed with nbclient (a fresh kernel per notebook, kernel start included)
+under ``--profile``. ``--order isolated`` gives every notebook an empty ``runs/`` and data
+folder of its own (what CI does: each notebook trains all it needs); ``--order sequence``
+runs them in number order sharing one ``runs/`` (what a student following the course sees:
+a later notebook reuses what an earlier one trained). Prints one JSON object:
+``{"profile", "order", "seconds": {notebook: s}, "total_s"}``.
+
+Usage::
+
+    python benchmarks/notebook_times.py --profile cpu --order sequence [--only 02 03]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def run_notebook(path: Path, runs: Path, data: Path, profile: str, timeout: int) -> float:
+    """Seconds to execute ``path`` top to bottom with ``runs`` and ``data`` as its folders."""
+    os.environ.update(FGSSL_PROFILE=profile, FGSSL_RUNS=str(runs), FGSSL_DATA=str(data))
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", default="ci", choices=("ci", "cpu", "gpu"))
+    parser.add_argument("--order", default="isolated", choices=("isolated", "sequence"))
+    parser.add_argument("--only", nargs="*", default=None, help="notebook numbers, e.g. 02 03")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell at most")
+    args = parser.parse_args()
+    paths = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+                   if args.only is None or p.name[:2] in args.only)
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="fgssl-notebook-times-") as scratch:
+        shared = Path(scratch) / "shared"
+        for path in paths:
+            folder = shared if args.order == "sequence" else Path(scratch) / path.stem
+            seconds[path.stem] = round(run_notebook(path, folder / "runs", folder / "data",
+                                                    args.profile, args.timeout), 1)
+            print(f"{path.stem}: {seconds[path.stem]:.0f} s", flush=True)
+    print(json.dumps({"profile": args.profile, "order": args.order, "seconds": seconds,
+                      "total_s": round(sum(seconds.values()), 1)}))
+
+
+if __name__ == "__main__":
+    main()
