@@ -209,13 +209,15 @@ def step_seconds(name: str, prof: Profile, data: str = "synthbirds", root: str |
         count = min(len(full), batch * (TIMED_STEPS + 1))
         sample = Subset(full.dataset, full.indices[:count]) if isinstance(full, Subset) \
             else Subset(full, range(count))
-        stamps: list[float] = []
+        stamps: list[float] = []  # after each step
+        started = time.perf_counter()
         fit(method, sample, prof, hyper=Hyperparameters(epochs=1, batch_size=batch),
             watch=Watch(progress_bar=False, trace_points=1,
                         on_step=lambda done, total: stamps.append(time.perf_counter())))
         finished = time.perf_counter()  # fit waited for the device at the epoch's end
-    timed = [*stamps[1:], finished] if len(stamps) > 1 else [stamps[0], finished]
-    return (timed[-1] - timed[0]) / max(1, len(timed) - 1), len(full)
+    if len(stamps) == 1:  # one batch of data: its step, setup included
+        return finished - started, len(full)
+    return (finished - stamps[0]) / (len(stamps) - 1), len(full)  # the steps after the first
 
 
 def _duration(seconds: float) -> str:
