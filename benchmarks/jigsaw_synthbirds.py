@@ -30,7 +30,7 @@ from fgssl.data import catalog
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.jigsaw import Jigsaw, permutation_set
-from fgssl.study.runs import backbone_for, pretrain
+from fgssl.study.runs import Run, backbone_for, pretrain
 
 
 def main() -> None:
@@ -50,9 +50,9 @@ def main() -> None:
     by_hamming: list[dict[int, float]] = []  # per seed: val pretext accuracy by distance
     for seed in range(args.seeds):
         start = time.perf_counter()
-        method, history = pretrain("jigsaw", prof, seed=seed, out=args.out / f"jigsaw-seed{seed}",
-                                   resume=False, progress_bar=False,
-                                   permutations=args.permutations, grid=args.grid)
+        method, history = pretrain(
+            Run.of("jigsaw", prof, seed=seed, permutations=args.permutations, grid=args.grid),
+            args.out / f"jigsaw-seed{seed}", resume=False, progress_bar=False)
         runs["pretrain_seconds"].append(time.perf_counter() - start)
         runs["pretext_train"].append(history[-1]["pretext_accuracy"])
         scores = method.pretext_metrics(val_images)

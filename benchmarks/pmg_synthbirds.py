@@ -28,7 +28,7 @@ from fgssl.data import catalog
 from fgssl.evaluate.finetune import predict
 from fgssl.evaluate.metrics import classification_metrics, summarise
 from fgssl.methods.registry import method_class
-from fgssl.study.runs import pretrain
+from fgssl.study.runs import Run, pretrain
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     for seed in range(args.seeds):
         for name in ("supervised", "pmg"):
             started = time.perf_counter()
-            method, _ = pretrain(name, prof, seed=seed, out=args.out / f"{name}-seed{seed}",
+            method, _ = pretrain(Run.of(name, prof, seed=seed), args.out / f"{name}-seed{seed}",
                                  resume=False, progress_bar=False)
             runs.setdefault(f"{name}_train_seconds", []).append(time.perf_counter() - started)
             predicted, truth = predict(method.eval(), test)

@@ -34,7 +34,7 @@ from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.base import Method
 from fgssl.methods.registry import method_class
 from fgssl.methods.simclr import SimCLR
-from fgssl.study.runs import backbone_for, pretrain
+from fgssl.study.runs import Run, backbone_for, pretrain
 from fgssl.transforms import VARIANTS
 
 STAGES = ("random", "supervised", "simclr", "low", "variants")
@@ -65,8 +65,8 @@ def main() -> None:
         epochs = method_class(name).epochs_for(prof)  # a budget's epoch: as many steps
         start = time.perf_counter()
         tag = "-".join([name, *options.values(), f"labels{labels:g}", f"seed{seed}"])
-        method, history = pretrain(name, prof, labels=labels, seed=seed, epochs=epochs,
-                                   out=args.out / tag, progress_bar=False, **options)
+        method, history = pretrain(Run.of(name, prof, labels=labels, seed=seed, epochs=epochs,
+                                          **options), args.out / tag, progress_bar=False)
         return method, time.perf_counter() - start, history
 
     if "random" in stages:

@@ -35,7 +35,7 @@ from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.methods.srgan import SRGAN
 from fgssl.models.srgan_nets import DiscriminatorFeatures
-from fgssl.study.runs import backbone_for, pretrain
+from fgssl.study.runs import Run, backbone_for, pretrain
 
 PROTOCOLS = ("linear", "knn")
 
@@ -66,8 +66,9 @@ def main() -> None:
 
     for seed in range(args.seeds):
         start = time.perf_counter()
-        method, history = pretrain("srgan", prof, seed=seed, out=args.out / f"srgan-seed{seed}",
-                                   resume=False, progress_bar=False, **options)
+        method, history = pretrain(Run.of("srgan", prof, seed=seed, **options),
+                                   args.out / f"srgan-seed{seed}", resume=False,
+                                   progress_bar=False)
         record("pretrain_seconds", time.perf_counter() - start)
         test = catalog.dataset("synthbirds", "test", size=method.hr_size, profile=prof)
         quality = method.pretext_metrics(torch.stack([test[i][0] for i in range(len(test))]))

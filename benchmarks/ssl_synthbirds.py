@@ -32,7 +32,7 @@ import torch
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
-from fgssl.study.runs import backbone_for, pretrain
+from fgssl.study.runs import Run, backbone_for, pretrain
 
 
 def _parse(spec: str) -> tuple[str, dict[str, Any]]:
@@ -83,11 +83,10 @@ def main() -> None:
         for seed in seeds:
             started = time.perf_counter()
             try:
-                method, history = pretrain(name, prof, seed=seed, epochs=args.epochs,
-                                           lr=args.lr, batch_size=args.batch,
-                                           resume=False, progress_bar=False,
-                                           out=args.out / spec.replace(":", "_") / f"seed{seed}",
-                                           **options)
+                method, history = pretrain(
+                    Run.of(name, prof, seed=seed, epochs=args.epochs, **options),
+                    args.out / spec.replace(":", "_") / f"seed{seed}", lr=args.lr,
+                    batch_size=args.batch, resume=False, progress_bar=False)
             except FloatingPointError as error:  # a diverged run is a result too
                 runs.append({"error": str(error)})
                 break

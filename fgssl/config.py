@@ -24,11 +24,12 @@ Example::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 VERSION = "0.1.0"  # fgssl's version (pyproject.toml says the same; a test checks)
 PROFILE_NAMES = ("ci", "cpu", "gpu")
+MIN_IMAGE_SIZE = 16  # the smallest image a profile may read (Jigsaw's 3x3 tiles of 4 px)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class Profile:
     ``epochs`` and ``batch_size`` are the defaults; a method whose schedule differs says so
     itself (:attr:`fgssl.methods.base.Method.schedule`). ``*_per_class`` sizes apply to
     SynthBirds (real datasets bring their own splits); ``n_unlabelled`` is the size of
-    SynthBirds' unlabelled pool.
+    SynthBirds' unlabelled pool. ``image_size`` is the profile's own unless the user chose
+    another (:func:`profile` with ``size``; :func:`chosen_size` tells).
     """
 
     name: str
@@ -83,9 +85,28 @@ def profile_name(name: str | None = None) -> str:
     return chosen
 
 
-def profile(name: str | None = None) -> Profile:
-    """The :class:`Profile` named ``name`` (or chosen as :func:`profile_name` says)."""
-    return PROFILES[profile_name(name)]
+def profile(name: str | None = None, size: int | None = None) -> Profile:
+    """The :class:`Profile` named ``name`` (or chosen as :func:`profile_name` says), reading
+    images at ``size`` pixels a side when given (the ``--size`` of every command)."""
+    chosen = PROFILES[profile_name(name)]
+    return chosen if size is None else at_size(chosen, size)
+
+
+def at_size(prof: Profile, size: int | None) -> Profile:
+    """``prof`` reading images at ``size`` (None: as it is). The small CNN reads any size
+    from ``MIN_IMAGE_SIZE`` up, its cost growing with the pixels (64 px: 4x 32 px)."""
+    if size is None or size == prof.image_size:
+        return prof
+    if not isinstance(size, int) or size < MIN_IMAGE_SIZE:
+        raise ValueError(f"image size {size!r} is too small: choose {MIN_IMAGE_SIZE} px or "
+                         f"more (the {prof.name} profile reads {prof.image_size} px)")
+    return replace(prof, image_size=size)
+
+
+def chosen_size(prof: Profile) -> int | None:
+    """The image size the user chose for ``prof``, or None when it reads the profile's own."""
+    own = PROFILES[prof.name].image_size
+    return None if prof.image_size == own else prof.image_size
 
 
 def project_root(start: Path | None = None) -> Path:

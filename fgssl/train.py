@@ -145,6 +145,7 @@ class _Run:
     batch_size: int
     seed: int
     trace_every: int
+    provenance: dict[str, Any] | None = None  # what the data was: kept with each checkpoint
 
     @property
     def main(self) -> bool:
@@ -168,15 +169,19 @@ class _Run:
 def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
         out_dir: str | os.PathLike[str] | None = None, *, resume: bool = True,
         hyper: Hyperparameters = Hyperparameters(), hardware: Hardware = Hardware(),
-        watch: Watch = Watch()) -> list[dict[str, Any]]:
+        watch: Watch = Watch(), provenance: dict[str, Any] | None = None
+        ) -> list[dict[str, Any]]:
     """Train ``method`` on ``data`` (items ``(uint8 image, label)``); return the history, one
     record per epoch (the monitors' numbers in the epochs they ran), also kept as
     ``method.history``; ``method.trace`` gets ``watch.trace_points`` records per epoch (the
     logs averaged since the previous one), for curves finer than an epoch. With ``out_dir``,
     a checkpoint and the history are written after every epoch, and ``resume`` continues
-    from the checkpoint there. Under ``torchrun`` the batch is split over the processes."""
+    from the checkpoint there; ``provenance`` (JSON-able: what the data was) is kept in each
+    checkpoint and history file, for the caller to check. Under ``torchrun`` the batch is
+    split over the processes."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     run = _start(method, data, prof, hyper, hardware, watch)
+    run.provenance = provenance
     out = Path(out_dir) if out_dir is not None else None
     with exclusive(out / LOCK, f"training into {out}") if out is not None and run.main \
             else contextlib.nullcontext():  # one writer per checkpoint
@@ -288,7 +293,7 @@ def _end_epoch(run: _Run, record: dict[str, Any], watch: Watch, out: Path | None
     run.method.history.append(record)
     randomness = distributed.gather(_random_state(run.device), run.launch)
     if out is not None and run.main:
-        _save(out, run.method, run.opt, epoch, run.seed, randomness)
+        _save(out, run, epoch, randomness)
     distributed.barrier(run.launch)
 
 
@@ -377,15 +382,17 @@ class _Means:
         return means
 
 
-def _save(out: Path, method: Method, opt: Optimisation, epoch: int, seed: int,
-          randomness: list[dict[str, Any]]) -> None:
+def _save(out: Path, run: _Run, epoch: int, randomness: list[dict[str, Any]]) -> None:
+    method = run.method
     atomic_save({
         "method": method.name, "config": method.config(), "model": method.state_dict(),
-        **opt.state_dict(), "epoch": epoch, "history": method.history, "trace": method.trace,
-        "seed": seed, "random": randomness,  # each rank's generators
+        **run.opt.state_dict(), "epoch": epoch, "history": method.history,
+        "trace": method.trace, "seed": run.seed, "random": randomness,  # each rank's generators
+        "provenance": run.provenance or {},
     }, out / CHECKPOINT)
     atomic_write_json({"method": method.name, "config": method.config(),
-                       "history": method.history, "trace": method.trace}, out / HISTORY)
+                       "provenance": run.provenance or {}, "history": method.history,
+                       "trace": method.trace}, out / HISTORY)
 
 
 def _check_same_run(state: dict[str, Any], method: Method, out: Path) -> None:

@@ -4,13 +4,13 @@
 
     fgssl data info NAME [--root R] [--profile P] [--json]
     fgssl data prepare NAME [--root R] [--profile P] [--json]
-    fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--epochs N] [--out DIR]
+    fgssl pretrain METHOD --data NAME [--root R] [--profile P] [--size S] [--epochs N] [--out DIR]
                    [--resume] [--labels F] [--seed S] [--lr LR] [--batch N] [--sync-bn]
                    [--compile] [the method's own options: --variant V, --grid N, ...]
-    fgssl evaluate CKPT --data NAME [--root R] [--profile P]
+    fgssl evaluate CKPT --data NAME [--root R] [--profile P] [--size S]
                    [--protocol linear|knn|finetune] [--features d|g] [--labels F] [--seed S]
                    [--json]
-    fgssl demo [--profile P] [--data NAME] [--root R] [--out DIR] [--methods M ...]
+    fgssl demo [--profile P] [--data NAME] [--root R] [--size S] [--out DIR] [--methods M ...]
                [--seeds N] [--workers N]
     fgssl bench [--profile P] [--backbone B] [--size S] [--batch N] [--workers W]
                 [--steps N] [--path cpu-loader|gpu] [--compile] [--json]
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from fgssl.cli import facts
-from fgssl.config import PROFILE_NAMES
+from fgssl.config import MIN_IMAGE_SIZE, PROFILE_NAMES
 from fgssl.methods.about import Option
 
 Facts = dict[str, Any]
@@ -75,6 +75,13 @@ def _positive(text: str) -> int:
 def _whole_or_zero(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more, e.g. 0")
+    return int(text)
+
+
+def _image_size(text: str) -> int:
+    if not text.isdigit() or int(text) < MIN_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image size of {MIN_IMAGE_SIZE} px "
+                                         "or more, e.g. 64")
     return int(text)
 
 
@@ -123,12 +130,18 @@ def _typed(kind: str) -> Callable[[str], Any]:
     return parse
 
 
-def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True) -> None:
+def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True,
+                size_flag: bool = True) -> None:
     parser.add_argument("--root", type=_folder,
                         help="data root (default: $FGSSL_DATA or data/); for 'folder' and "
                              "'cub_format', the dataset's own folder")
     parser.add_argument("--profile", choices=PROFILE_NAMES,
                         help="ci, cpu or gpu (default: $FGSSL_PROFILE, else by hardware)")
+    if size_flag:
+        parser.add_argument("--size", type=_image_size,
+                            help="read the images at this size, in pixels a side (default: the "
+                                 "profile's: 32 on ci and cpu, 224 on gpu); the small CNN's "
+                                 "cost grows with the pixels (64: about 4x 32)")
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -159,7 +172,8 @@ def _add_pretrain(commands: Any, known: Facts, datasets: Callable[[str], str]) -
     sub.add_argument("--data", type=datasets, required=True)
     sub.add_argument("--epochs", type=_positive, help="default: the method's for the profile")
     sub.add_argument("--out", type=_output_folder,
-                     help="default: runs/<profile>/<data>/<method>[-option=value...]-seed<seed>")
+                     help="default: runs/<profile>/<dataset key>/<method>[-option=value...]"
+                          "-seed<seed>, the key naming a folder of images by its path")
     sub.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     sub.add_argument("--labels", type=_fraction, default=1.0,
                      help="a method that learns from labels: the fraction of train labels to "
@@ -202,7 +216,7 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
                          ("prepare", "download + verify + extract, or render SynthBirds")):
         sub = data_commands.add_parser(action, help=text)
         sub.add_argument("name", type=datasets, help=f"one of: {', '.join(known['datasets'])}")
-        _add_common(sub)
+        _add_common(sub, size_flag=False)
 
     _add_pretrain(commands, known, datasets)
 
@@ -227,7 +241,7 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
         "demo", help="the main job: the whole study (every method, every baseline)")
     demo.add_argument("--data", type=datasets, default="synthbirds")
     demo.add_argument("--out", type=_output_folder,
-                      help="results folder (default: runs/<profile>/<data>/demo)")
+                      help="results folder (default: runs/<profile>/<dataset key>/demo)")
     demo.add_argument("--methods", nargs="+", metavar="M", type=_one_of("--methods", entries),
                       help=f"a subset of: {', '.join(entries)} (default: all but "
                            f"{', '.join(opt_in) or 'none'}, left out to keep a CPU run "

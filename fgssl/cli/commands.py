@@ -19,7 +19,7 @@ from fgssl.evaluate.protocol import evaluate_backbone
 from fgssl.files import BusyError, DiskFullError
 from fgssl.study.bench import PATHS, bench
 from fgssl.study.demo import run_demo
-from fgssl.study.runs import backbone_for, default_out, pretrain
+from fgssl.study.runs import Run, backbone_for, pretrain
 from fgssl.train import Hardware
 
 USER_ERRORS = (ValueError, DataFormatError, catalog.DataMissingError, ChecksumError,
@@ -31,8 +31,15 @@ def _print_info(result: dict) -> None:
     print(f"{result['name']}: {result['title']}")
     print(f"  classes:  {result['num_classes'] if result['num_classes'] is not None else '-'}")
     prepared = "" if result.get("prepared") else "  (official counts; not prepared yet)"
-    splits = ", ".join(f"{s} {n:,}" for s, n in result["splits"].items())
-    print(f"  splits:   {splits or '-'}{prepared}")
+    splits = ", ".join(f"{s} {n:,}" for s, n in result["splits"].items() if s != "unlabelled")
+    print(f"  labelled: {splits or '-'}{prepared}")
+    if "unlabelled" in result["splits"]:
+        pool, extra = result["splits"]["unlabelled"], result.get("unlabelled_only")
+        print(f"  unlabelled pool (what self-supervised methods train on): {pool:,}" + (
+            f" = train's {pool - extra:,} without labels + {extra:,} unlabelled-only images"
+            if extra is not None else ""))
+    if "runs_key" in result:
+        print(f"  runs:     runs/<profile>/{result['runs_key']}/ (keyed by this folder)")
     print(f"  location: {result['location']}")
     print(f"  source:   {result['source']}  (licence: {result['licence']})")
     print(f"  notes:    {result['notes']}")
@@ -52,17 +59,15 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> None:
-    prof, options = get_profile(args.profile), args.options  # checked by the parser
-    out = args.out or default_out(args.method, prof, args.data, args.labels, args.seed,
-                                  args.epochs, **options)
+    run = Run.of(args.method, args.profile, args.data, args.root, args.size, args.labels,
+                 args.seed, args.epochs, **args.options)  # the options checked by the parser
+    out = args.out or run.folder
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
                          "or choose another --out")
-    _, history = pretrain(args.method, prof, args.data, args.root, args.labels, args.seed,
-                          args.epochs, out, resume=args.resume, lr=args.lr,
-                          batch_size=args.batch,
+    _, history = pretrain(run, out, resume=args.resume, lr=args.lr, batch_size=args.batch,
                           hardware=Hardware(compile_backbone=args.compile,
-                                            sync_batchnorm=args.sync_bn), **options)
+                                            sync_batchnorm=args.sync_bn))
     if (torchrun_launch() or (0,))[0] != 0:
         return  # under torchrun, rank 0 reports
     last = history[-1]
@@ -73,7 +78,7 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    prof = get_profile(args.profile)
+    prof = get_profile(args.profile, args.size)
     name, backbone = backbone_for(args.checkpoint, prof, args.seed, args.features)
     result = {"method": name, "data": args.data,
               **evaluate_backbone(backbone, args.data, prof, args.protocol, args.labels,
@@ -92,7 +97,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 def _demo(args: argparse.Namespace) -> None:
     run_demo(args.profile, args.data, args.root, args.out, args.methods, args.seeds,
-             workers=args.workers)
+             workers=args.workers, size=args.size)
 
 
 def _bench(args: argparse.Namespace) -> None:

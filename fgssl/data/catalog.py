@@ -2,8 +2,10 @@
 
 Names: ``synthbirds`` (embedded, rendered), ``cub200``, ``flowers102``, ``fgvc_aircraft``,
 ``stanford_cars``, ``stanford_dogs``, ``nabirds``, ``cassava``, and two generic layouts whose
-folder you name with ``root``: ``folder`` (class sub-folders, or unlabelled images) and
-``cub_format`` (CUB's three metadata files, as the study stored cassava).
+folder you name with ``root``: ``folder`` (class sub-folders beside unlabelled images, or
+unlabelled images only) and ``cub_format`` (CUB's three metadata files, as the study stored
+cassava). A dataset read from disk is known by its :class:`~fgssl.data.identity.DatasetIdentity`
+(:func:`identity`, :func:`data_key`): runs of two folders are never mixed up.
 
 Example::
 
@@ -15,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +33,6 @@ from fgssl.data import cub, sources
 from fgssl.data.cache import (
     CachedImages,
     cached_images,
-    fingerprint,
-    is_cached,
     points_after_crop,
     resize_center_crop,
 )
@@ -49,6 +48,13 @@ from fgssl.data.folders import (
     unreadable,
     warn_skipped,
 )
+from fgssl.data.identity import (
+    HASHES_FILE,
+    DatasetIdentity,
+    content_fingerprint,
+    location_key,
+    path_digest,
+)
 from fgssl.data.splits import finalise
 from fgssl.data.synthbirds import (
     NUM_CLASSES,
@@ -61,7 +67,6 @@ from fgssl.files import atomic_write_json, read_json
 
 SPLITS = ("train", "val", "test", "unlabelled")
 CHECK_FILE = "fgssl_checked.json"
-CACHE_FOLDER = ".fgssl_cache"  # where earlier versions kept a dataset's uint8 cache: beside it
 
 
 class DataMissingError(FileNotFoundError):
@@ -137,8 +142,10 @@ SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                        "download -c cassava-disease) and extract it so that {folder}/train/ "
                        "(2019) or {folder}/train.csv (2020) exists"),
     DatasetSpec("folder", "any folder of images", None, None, "your own images", "yours",
-                "class sub-folders (split 70/10/20, seeded), train/val/test sub-folders, or a "
-                "flat folder of unlabelled images", read_image_folder,
+                "class sub-folders (split 70/10/20, seeded) or train/ and val/ (tested on "
+                "val/) or train/, val/ and test/ sub-folders, beside unlabelled images in "
+                "unlabelled/ or loose; or a flat folder of unlabelled images",
+                read_image_folder,
                 manual="pass --root pointing at {folder}/<class>/<image> files", own_root=True),
     DatasetSpec("cub_format", "a CUB-format folder", None, None, "your own images", "yours",
                 "images.txt, image_class_labels.txt, train_test_split.txt (+ classes.txt)",
@@ -181,6 +188,8 @@ def collection(name: str, root: str | os.PathLike[str] | None = None, seed: int 
             raise  # not a folder, or a folder with something else in it: the reader says
         raise DataMissingError(_where_to_get(entry, folder)) from error
     _verify_counts(entry, found)
+    found.content = content_fingerprint(found.root, found.splits,
+                                        derived_folder(found) / HASHES_FILE)
     bad = set(_unreadable_cached(found))
     warn_skipped("unreadable images (corrupt, truncated or not images)", sorted(bad))
     found.splits = {s: [r for r in rs if r.path not in bad] for s, rs in found.splits.items()}
@@ -203,9 +212,23 @@ def derived_folder(found: Collection) -> Path:
     the dataset folder is only ever read (it may be read-only: a Kaggle input, a shared lab
     copy). Each file there is keyed by the dataset's files, so a changed folder is checked
     and split again."""
-    resolved = found.root.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
-    return data_root() / "derived" / f"{resolved.name or 'root'}-{digest}"
+    return data_root() / "derived" / \
+        f"{found.root.resolve().name or 'root'}-{path_digest(found.root)[:12]}"
+
+
+def data_key(name: str, root: str | os.PathLike[str] | None = None) -> str:
+    """The folder name under which runs of dataset ``name`` (at ``root``) are kept:
+    ``synthbirds``, else its location's key (``folder-mybirds-1a2b3c4d``; no file is read)."""
+    return name if name == "synthbirds" else location_key(name, folder_of(name, root))
+
+
+def identity(name: str, root: str | os.PathLike[str] | None = None) -> DatasetIdentity:
+    """What a run trained on ``name`` (at ``root``) depends on: where the dataset is and what
+    it holds; SynthBirds is known by its renderer's version."""
+    if name == "synthbirds":
+        return DatasetIdentity(name, None, f"renderer-{RENDERER_VERSION}")
+    found, _ = collection(name, root)
+    return DatasetIdentity(name, str(found.root.resolve()), found.content)
 
 
 def _where_to_get(entry: DatasetSpec, folder: Path) -> str:
@@ -227,26 +250,14 @@ def _verify_counts(entry: DatasetSpec, found: Collection) -> None:
 
 def _unreadable_cached(found: Collection) -> list[str]:
     """Decode-check every image once; the result is kept in the :func:`derived_folder`,
-    keyed by the files' sizes and times (one an earlier fgssl left beside the data is read)."""
-    records = [r for rs in found.splits.values() for r in rs]
-    stats = [(r.path, *_size_and_mtime(found.root / r.path)) for r in records]
-    key = fingerprint({"files": stats})
+    keyed by the dataset's content."""
     path = derived_folder(found) / CHECK_FILE
-    for candidate in (path, found.root / CHECK_FILE):
-        saved = read_json(candidate)
-        if saved is not None and saved.get("fingerprint") == key:
-            return saved["unreadable"]
-    bad = unreadable(found.root, records)
-    atomic_write_json({"fingerprint": key, "unreadable": bad}, path)
+    saved = read_json(path)
+    if saved is not None and saved.get("fingerprint") == found.content:
+        return saved["unreadable"]
+    bad = unreadable(found.root, [r for rs in found.splits.values() for r in rs])
+    atomic_write_json({"fingerprint": found.content, "unreadable": bad}, path)
     return bad
-
-
-def _size_and_mtime(path: Path) -> tuple[int, int]:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return (-1, -1)
-    return (stat.st_size, stat.st_mtime_ns)
 
 
 # --- SynthBirds ---------------------------------------------------------------------------
@@ -334,12 +345,9 @@ def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
     if size is None:
         return ImageRecords(found, records, transform)
     key = {"dataset": name, "split": split, "size": size, "seed": seed,
-           "records": [(r.path, r.label) for r in records]}
-    stem = f"{split}_{size}px_seed{seed}"
-    earlier = found.root / CACHE_FOLDER / stem  # an earlier fgssl's, beside the data: read
+           "content": found.content, "records": [(r.path, r.label) for r in records]}
     images = cached_images(
-        earlier if is_cached(earlier, key, len(records), size) else
-        derived_folder(found) / stem, key, len(records), size,
+        derived_folder(found) / f"{split}_{size}px_seed{seed}", key, len(records), size,
         lambda a, b: np.stack([resize_center_crop(load_rgb(found.root / r.path, found.trim_bottom),
                                                   size) for r in records[a:b]]),
         desc=f"decoding {name} {split}",
@@ -349,7 +357,9 @@ def dataset(name: str, split: str, root: str | os.PathLike[str] | None = None,
 
 def info(name: str, root: str | os.PathLike[str] | None = None,
          profile: str | None = None) -> dict[str, Any]:
-    """Classes, split sizes and where the files are; works before a dataset is prepared."""
+    """Classes, split sizes and where the files are; works before a dataset is prepared.
+    ``splits["unlabelled"]`` is the pretraining pool: the train images without their labels
+    and the ``unlabelled_only`` images; ``runs_key`` names the dataset's folder in ``runs/``."""
     entry = spec(name)
     result: dict[str, Any] = {"name": name, "title": entry.title, "num_classes": entry.num_classes,
                               "source": entry.source, "licence": entry.licence,
@@ -368,7 +378,9 @@ def info(name: str, root: str | os.PathLike[str] | None = None,
         result.update(prepared=False, splits=dict(entry.counts or {}), how_to_get=str(missing))
         return result
     result.update(prepared=True, num_classes=len(found.classes), classes=found.classes,
-                  splits={s: len(splits[s]) for s in SPLITS})
+                  splits={s: len(splits[s]) for s in SPLITS},
+                  unlabelled_only=len(splits["unlabelled"]) - len(splits["train"]),
+                  runs_key=data_key(name, root))
     return result
 
 

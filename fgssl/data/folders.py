@@ -4,8 +4,9 @@ Every real dataset becomes a :class:`Collection`: class names plus, per split, a
 :class:`Record` (a path relative to the dataset root, a label, optionally a bounding box).
 Two generic layouts are read here:
 
-- **class folders**: ``root/<class>/<image>`` (optionally under ``train/``, ``val/``, ``test/``),
-  or a flat folder of unlabelled images;
+- **class folders**: ``root/<class>/<image>`` (optionally under ``train/``, ``val/``, ``test/``,
+  as torchvision's ``ImageFolder`` reads each), beside unlabelled images in ``root/unlabelled/``
+  (any depth) or loose in ``root`` itself; or a flat folder of unlabelled images only;
 - **CUB format** (Wah et al. 2011): ``images.txt``, ``image_class_labels.txt``,
   ``train_test_split.txt`` (+ ``classes.txt``, ``bounding_boxes.txt``, ``parts/``), used by
   CUB-200-2011, NABirds and the study's cassava split.
@@ -30,6 +31,7 @@ import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
+UNLABELLED_FOLDERS = ("unlabelled", "unlabeled")  # sub-folders of images without labels
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
 
@@ -59,7 +61,9 @@ class Collection:
     labelled images without an official split, ``unlabelled`` for extra images);
     :mod:`fgssl.data.splits` turns it into the fixed train / val / test used everywhere.
     ``trim_bottom`` pixels are cropped off every image (FGVC-Aircraft's copyright banner);
-    ``parts`` maps an image path to its (K, 3) part locations ``x, y, visible``.
+    ``parts`` maps an image path to its (K, 3) part locations ``x, y, visible``;
+    ``content`` is the fingerprint of its files (:func:`fgssl.data.identity.content_fingerprint`),
+    once the catalog has read them.
     """
 
     name: str
@@ -69,6 +73,7 @@ class Collection:
     trim_bottom: int = 0
     part_names: list[str] = field(default_factory=list)
     parts: dict[str, np.ndarray] = field(default_factory=dict)
+    content: str = ""
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -162,11 +167,15 @@ def _class_folder_records(base: Path, root: Path, classes: list[str]
 
 
 def read_image_folder(root: str | os.PathLike[str], name: str = "folder") -> Collection:
-    """Read ``root/<class>/*`` (labelled, split later), ``root/{train,val,test}/<class>/*``
-    (official splits) or ``root/*.jpg`` (unlabelled only)."""
+    """Read a folder of one's own images: labelled images in ``root/<class>/*`` (split later)
+    or in ``root/train/<class>/*`` with ``val/`` and ``test/`` beside it (each optional but
+    ``train/``), and unlabelled ones in ``root/unlabelled/`` (or ``unlabeled/``, at any depth)
+    and loose in ``root``. A folder of loose images only is unlabelled only."""
     root = Path(root)
     if not root.is_dir():
         raise DataFormatError(f"{root} is not a folder: point --root at a folder of images")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unlabelled_dirs = [p for p in folders if p.name.lower() in UNLABELLED_FOLDERS]
     split_dirs = [s for s in ("train", "val", "test") if (root / s).is_dir()]
     splits: dict[str, list[Record]] = {}
     ignored: list[str] = []
@@ -176,17 +185,20 @@ def read_image_folder(root: str | os.PathLike[str], name: str = "folder") -> Col
             splits[split], skipped = _class_folder_records(root / split, root, classes)
             ignored += skipped
     else:
-        classes = sorted(
-            p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-        )
+        classes = [p.name for p in folders if p not in unlabelled_dirs]
         if classes:
             splits["all"], ignored = _class_folder_records(root, root, classes)
-        else:
-            files = sorted(p for p in root.iterdir() if p.is_file())
-            splits["unlabelled"] = [Record(p.name, -1) for p in files if _is_image(p)]
-            ignored = [p.name for p in files if not _is_image(p)]
+    loose = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(
+        ("fgssl_", ".")))  # (split files an earlier fgssl wrote beside the data)
+    extra = [*loose, *(p for folder in unlabelled_dirs for p in sorted(folder.rglob("*"))
+                       if p.is_file())]
+    if extra:
+        splits["unlabelled"] = [Record(p.relative_to(root).as_posix(), -1) for p in extra
+                                if _is_image(p)]
+        ignored += [p.relative_to(root).as_posix() for p in extra if not _is_image(p)]
     if not any(splits.values()):
-        raise DataFormatError(f"no images found under {root}: expected {root}/<class>/<image>")
+        raise DataFormatError(f"no images found under {root}: expected {root}/<class>/<image> "
+                              f"(and unlabelled ones in {root}/unlabelled/)")
     warn_skipped("non-image files", ignored)
     return Collection(name, root, classes, splits)
 

@@ -5,6 +5,8 @@ is read once at the end, and every method sees the same labelled images. So:
 
 - ``val`` is carved from the official ``train`` split (stratified, seeded);
 - a dataset without an official split gets a stratified ``train`` / ``val`` / ``test``;
+- a dataset that ships ``train`` and ``val`` but no ``test`` (torchvision's ``ImageFolder``
+  layout) is tested on its ``val``, and its own ``val`` is carved from ``train``;
 - label budgets (a fraction like 1% / 10% / 100%, or ``k`` images per class) are stratified
   subsets of ``train``, nested: the 1% subset lies inside the 10% one, so curves over budgets
   compare like with like;
@@ -145,16 +147,16 @@ def _record(fields: dict) -> Record:
 def _make_splits(collection: Collection, seed: int) -> dict[str, list[Record]]:
     given = collection.splits
     extra = given.get("unlabelled", [])
-    if "train" in given and "test" in given:
-        train, test = given["train"], given["test"]
-        if "val" in given:
+    if "train" in given and ("test" in given or "val" in given):
+        train, test = given["train"], given.get("test") or given["val"]
+        if "val" in given and "test" in given:
             val = given["val"]
         else:
             parts = stratified_split(_labels(train), {"train": 1 - VAL_FRACTION,
                                                       "val": VAL_FRACTION}, seed)
             train, val = [train[i] for i in parts["train"]], [train[i] for i in parts["val"]]
-    elif given.get("all"):
-        records = given["all"]
+    elif given.get("all") or given.get("train"):
+        records = given.get("all") or given["train"]
         parts = stratified_split(
             _labels(records),
             {"train": 1 - VAL_FRACTION - TEST_FRACTION, "val": VAL_FRACTION,

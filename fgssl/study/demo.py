@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from fgssl.config import VERSION, Profile, runs_root
+from fgssl.config import VERSION, Profile, at_size, chosen_size, runs_root
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.evaluate.comparison import (
@@ -74,20 +74,21 @@ from fgssl.workers import ProgressBars, default_workers, run_all
 def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
              root: str | None = None, out: str | Path | None = None,
              methods: Sequence[str] | None = None, seeds: int = 2, progress_bars: bool = True,
-             log: Callable[[str], None] = tqdm.write, workers: int | None = None
-             ) -> dict[str, Any]:
+             log: Callable[[str], None] = tqdm.write, workers: int | None = None,
+             size: int | None = None) -> dict[str, Any]:
     """Run the study; returns what ``results.json`` holds. ``workers`` processes (default
     :func:`default_workers`) train and evaluate models side by side, sharing the CPU's
-    threads; with one, everything runs in this process."""
+    threads; with one, everything runs in this process. ``size`` reads the images at that
+    size (default: the profile's). By default it writes to :func:`demo_out`."""
     started = time.perf_counter()
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = at_size(profile if isinstance(profile, Profile) else get_profile(profile), size)
     entries = check_entries(methods)
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
-    out = Path(out) if out is not None else runs_root() / prof.name / data / "demo"
+    out = Path(out) if out is not None else demo_out(prof, data, root)
     table = study_entries()
     skipped = {}
     for entry in (e for e in entries if table[e].entry.weights == "imagenet"):
@@ -101,8 +102,17 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         raise ValueError(f"nothing left to evaluate: {'; '.join(skipped.values())}; "
                          "choose other --methods")
     say = _timed(log)
-    say(f"data: {data} for the {prof.name} profile")
+    say(f"data: {data}{f' in {root}' if root is not None else ''} for the {prof.name} profile"
+        f" at {prof.image_size} px")
     info = catalog.prepare(data, root, prof.name)
+    if not info["splits"]["train"]:
+        raise ValueError(f"{root or data} has no labelled images, and the study judges features "
+                         f"by classifying them: add class folders ({root}/<class>/<image>) "
+                         "beside the unlabelled images")
+    if _without_parts(data, root):
+        log(f"  on {data}: no sibling-pair table and no Grad-CAM pointing game (they need "
+            "species that differ in one known part, or annotated parts and boxes, as "
+            "SynthBirds and CUB have); every row, figure and other score is made")
     splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
               for split in catalog.SPLITS}  # cached once here, before workers read them
     train_labels = np.asarray(splits["train"].labels)
@@ -137,7 +147,8 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
             for row in rows_from_results(entry, saved["results"], saved["wall_s"])]
     rows += floor_rows([r for saved in evaluated.values() for r in saved["results"]])
     results = {
-        "profile": prof.name, "data": data, "date": time.strftime("%Y-%m-%d"),
+        "profile": prof.name, "image_size": prof.image_size, "data": data,
+        "dataset": catalog.identity(data, root).as_record(), "date": time.strftime("%Y-%m-%d"),
         "fgssl": VERSION, "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "compute_s": round(sum({m["checkpoint"]: m["train_s"] for m in models.values()}.values())
@@ -162,6 +173,23 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     return results
 
 
+def demo_out(prof: Profile, data: str, root: str | None = None) -> Path:
+    """Where the study writes by default: ``runs/<profile>/<dataset key>/demo`` (the key
+    naming a folder of images by its path: :func:`fgssl.data.catalog.data_key`), ``demo-size=S``
+    at an image size the user chose."""
+    size = chosen_size(prof)
+    return runs_root() / prof.name / catalog.data_key(data, root) / \
+        ("demo" if size is None else f"demo-size={size}")
+
+
+def _without_parts(data: str, root: str | None) -> bool:
+    """Whether a dataset has neither SynthBirds' parts nor annotated parts and boxes."""
+    if data == "synthbirds":
+        return False
+    found, _ = catalog.collection(data, root)
+    return not found.parts and not any(r.box for rs in found.splits.values() for r in rs)
+
+
 def _timed(log: Callable[[str], None]) -> Callable[[str], None]:
     """A logger that says how long the run has taken so far: ``[95 s] jigsaw: ...``."""
     begun = time.perf_counter()
@@ -172,12 +200,11 @@ def _run_units(units: list[Unit], ready: set[Unit], settings: Settings, workers:
                bars: ProgressBars, say: Callable[[str], None]) -> dict[Unit, UnitResult]:
     """Every unit run once: the ``ready`` ones (only read back) in this process, then the
     others ``workers`` at a time (:func:`fgssl.workers.run_all`)."""
-    prof, data = settings.profile, settings.data
     done: dict[Unit, UnitResult] = {}
 
     def start(unit: Unit) -> None:
         say(f"{', '.join(unit.entries)}: " + ("reading back its model and evaluation"
-                                              if unit in ready else unit.plan(prof, data)))
+                                              if unit in ready else unit.plan(settings)))
 
     def finish(unit: Unit, result: UnitResult) -> None:
         done[unit] = result
@@ -218,7 +245,8 @@ def _write_outputs(results: dict[str, Any], out: Path) -> None:
                     "part each pair differs in (%; 50 is a coin toss):\n\n"
                     f"{siblings}\n\n")
     (out / "results.md").write_text(
-        f"# fgssl demo: {results['data']}, {results['profile']} profile, {results['date']}\n\n"
+        f"# fgssl demo: {results['data']}, {results['profile']} profile, "
+        f"{results['image_size']} px, {results['date']}\n\n"
         f"Test top-1 accuracy (%), mean ± std over {results['evaluation_seeds']} evaluation "
         "seeds (label subsets and initialisations; at 100% labels a frozen probe sees the same "
         f"data whatever the seed, hence ± 0); every choice made on val. This run took "

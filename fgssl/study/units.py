@@ -23,6 +23,7 @@ from typing import Any
 from torch import nn
 
 from fgssl.config import VERSION, Profile
+from fgssl.data import catalog
 from fgssl.evaluate.comparison import study_jobs
 from fgssl.evaluate.finetune import FINETUNE
 from fgssl.evaluate.protocol import Job, evaluate_jobs
@@ -32,7 +33,7 @@ from fgssl.methods.registry import method_class
 from fgssl.models.backbones import imagenet_backbone
 from fgssl.study import cache
 from fgssl.study.entries import StudyEntry, study_entries
-from fgssl.study.runs import backbone_for, default_out, finished_run, load_or_train, untrained
+from fgssl.study.runs import Run, backbone_for, finished_run, load_or_train_run, untrained
 from fgssl.workers import Report
 
 PRETRAINING_SEED = 0
@@ -53,15 +54,15 @@ class Unit:
     def training(self) -> str | None:
         return self.first.pretraining
 
-    def plan(self, prof: Profile, data: str) -> str:
+    def plan(self, settings: Settings) -> str:
         """What it is about to do, in words."""
         if self.training is None:
             return "evaluating" + (" (trained on each budget)" if self.first.entry.end_to_end
                                    else "")
-        method, options = self.first.method, dict(self.first.entry.options)
-        finished = finished_run(method, prof, data, seed=PRETRAINING_SEED, **options)
+        run = pretraining_run(self.first, settings)
+        finished = finished_run(run)
         how = f"reusing {finished}" if finished else \
-            f"training {self.training}, {method_class(method).epochs_for(prof)} epoch(s)"
+            f"training {self.training}, {run.planned_epochs} epoch(s)"
         return f"{how}, then evaluating"
 
 
@@ -71,7 +72,7 @@ class Settings:
     method classes registered at run time where the run started, registered in the workers
     too."""
 
-    profile: Profile
+    profile: Profile  # at the run's image size
     data: str
     root: str | None
     fractions: tuple[float, ...]
@@ -88,6 +89,13 @@ class UnitResult:
     models: dict[str, dict[str, Any]]  # entry -> source, checkpoint, train_s, stage_s
     evaluations: dict[str, dict[str, Any]]  # entry -> results, wall_s, figures, figures_s
     warnings: list[str]
+
+
+def pretraining_run(item: StudyEntry, settings: Settings) -> Run:
+    """The pretraining run a study entry's model comes from (it must have one)."""
+    assert item.method is not None
+    return Run.of(item.method, settings.profile, settings.data, settings.root,
+                  seed=PRETRAINING_SEED, **dict(item.entry.options))
 
 
 def units_for(entries: Sequence[str]) -> list[Unit]:
@@ -130,14 +138,12 @@ def _backbones(unit: Unit, settings: Settings, report: Report
                              PRETRAINING_SEED) if first.method is not None else \
             backbone_for("random", prof, PRETRAINING_SEED)[1]
         return {name: backbone}, {name: _origin("random init")}
-    options = dict(first.entry.options)
-    finished = finished_run(first.method, prof, settings.data, seed=PRETRAINING_SEED, **options)
+    run = pretraining_run(first, settings)
+    finished = finished_run(run)
     report("phase", f"{unit.training}: " + ("loading" if finished else "training"))
     begun = time.perf_counter()
-    method = load_or_train(first.method, prof, settings.data, settings.root,
-                           seed=PRETRAINING_SEED, progress_bar=False,
-                           on_step=functools.partial(report, "steps"), say=None,
-                           **options)  # the demo reports its own progress and ETA
+    method = load_or_train_run(run, progress_bar=False, on_step=functools.partial(report, "steps"),
+                               say=None)  # the demo reports its own progress and ETA
     origin = _origin("reused from runs/" if finished else "trained now",
                      _checkpoint(name, settings),
                      sum(r["seconds"] for r in method.history), time.perf_counter() - begun)
@@ -158,11 +164,8 @@ def _origin(source: str, checkpoint: str | None = None, train_s: float = 0.0,
 
 def is_ready(unit: Unit, settings: Settings) -> bool:
     """Nothing to compute: its training (if any) is finished and every evaluation cached."""
-    if unit.training is not None:
-        first = unit.first
-        if finished_run(first.method, settings.profile, settings.data, seed=PRETRAINING_SEED,
-                        **dict(first.entry.options)) is None:
-            return False
+    if unit.training is not None and finished_run(pretraining_run(unit.first, settings)) is None:
+        return False
     return all(_complete(entry, _cached(entry, settings), settings) for entry in unit.entries)
 
 
@@ -171,8 +174,7 @@ def _checkpoint(entry: str, settings: Settings) -> str | None:
     item = study_entries()[entry]
     if item.pretraining is None:
         return None
-    return str(default_out(item.method, settings.profile, settings.data, seed=PRETRAINING_SEED,
-                           **dict(item.entry.options)))
+    return str(pretraining_run(item, settings).folder)
 
 
 def _jobs(entry: str, settings: Settings) -> list[Job]:
@@ -187,11 +189,12 @@ def _jobs(entry: str, settings: Settings) -> list[Job]:
 
 
 def _cache_key(entry: str, settings: Settings) -> dict[str, Any]:
-    """What an evaluation depends on: the kit's version and evaluation code, profile, data,
-    jobs and model."""
+    """What an evaluation depends on: the kit's version and evaluation code, profile and
+    image size, the dataset's identity (where it is and what it holds), jobs and model."""
     return {"fgssl": VERSION, "code": cache.code_fingerprint(),
-            "profile": settings.profile.name, "data": settings.data,
-            "root": str(settings.root), "jobs": [list(job) for job in _jobs(entry, settings)],
+            "profile": settings.profile.name, "image_size": settings.profile.image_size,
+            "data": catalog.identity(settings.data, settings.root).as_record(),
+            "jobs": [list(job) for job in _jobs(entry, settings)],
             "model": cache.checkpoint_fingerprint(_checkpoint(entry, settings))}
 
 

@@ -31,6 +31,13 @@ def test_data_prepare_folder_then_info(tmp_path, capsys):
     assert "train 6, val 2, test 2" in capsys.readouterr().out
     assert main(["data", "info", "folder", "--root", str(tmp_path / "mine"), "--json"]) == 0
     assert _json_last_line(capsys)["num_classes"] == 2
+    for k in range(7):
+        write_jpeg(tmp_path / "mine" / "unlabelled" / f"{k}.jpg", seed=20 + k)
+    assert main(["data", "info", "folder", "--root", str(tmp_path / "mine")]) == 0
+    said = capsys.readouterr().out
+    assert "labelled: train 6, val 2, test 2" in said
+    assert "unlabelled pool (what self-supervised methods train on): 13 = train's 6 without " \
+        "labels + 7 unlabelled-only images" in said
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -38,6 +45,8 @@ def test_data_prepare_folder_then_info(tmp_path, capsys):
     (["data", "info"], "the following arguments are required: name"),
     (["data", "info", "synthbirds", "--profile", "laptop"], "invalid choice: 'laptop'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["pretrain", "simclr", "--data", "synthbirds", "--size", "8"],
+     "argument --size: '8' is not an image size of 16 px or more, e.g. 64"),
 ])
 def test_command_line_mistakes_are_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

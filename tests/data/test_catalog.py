@@ -1,6 +1,7 @@
 import dataclasses
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -140,17 +141,59 @@ def test_derived_files_live_under_the_data_root_one_folder_per_dataset_folder(tm
     assert catalog.derived_folder(catalog.collection("folder", via_link)[0]) == first
 
 
-def test_caches_an_earlier_fgssl_left_beside_the_data_are_read(tmp_path, monkeypatch):
+def test_an_image_replaced_under_the_same_name_gives_fresh_pixels_and_a_new_identity(tmp_path):
     _labelled_folder(tmp_path / "mine")
+    before = catalog.identity("folder", tmp_path / "mine")
     test = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
-    derived = catalog.derived_folder(catalog.collection("folder", tmp_path / "mine")[0])
-    (tmp_path / "mine" / catalog.CACHE_FOLDER).mkdir()
-    for name in ("test_12px_seed0.npy", "test_12px_seed0.json"):
-        (derived / name).rename(tmp_path / "mine" / catalog.CACHE_FOLDER / name)
-    monkeypatch.setattr(catalog, "load_rgb", lambda *args: pytest.fail("decoded again"))
+    first_test = catalog.collection("folder", tmp_path / "mine")[1]["test"][0]
+    replaced = tmp_path / "mine" / first_test.path
+    write_jpeg(replaced, seed=99)  # same name, new pixels
+    after = catalog.identity("folder", tmp_path / "mine")
     again = catalog.dataset("folder", "test", root=tmp_path / "mine", size=12)
-    assert np.array_equal(again.images, test.images)
-    assert len(catalog.collection("folder", tmp_path / "mine")[0].classes) == 3  # not a class
+    assert after.location == before.location and after.content != before.content
+    assert not np.array_equal(again.images[0], test.images[0])
+    assert np.array_equal(again.images[1:], test.images[1:])
+
+
+def test_identity_is_the_folder_and_its_bytes_not_its_name_or_times(tmp_path):
+    _labelled_folder(tmp_path / "a" / "mine")
+    _labelled_folder(tmp_path / "b" / "mine")
+    first, second = (catalog.identity("folder", tmp_path / x / "mine") for x in ("a", "b"))
+    assert first.content == second.content  # the same images
+    assert first.key != second.key and first.key.startswith("folder-mine-")
+    assert catalog.data_key("folder", tmp_path / "a" / "mine") == first.key
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "mine")
+    assert catalog.identity("folder", tmp_path / "link") == first
+    for path in (tmp_path / "a" / "mine").rglob("*.jpg"):  # a copy back from Drive: new times
+        os.utime(path, ns=(1, 1))
+    assert catalog.identity("folder", tmp_path / "a" / "mine") == first
+    assert catalog.identity("synthbirds").key == "synthbirds"
+
+
+def test_labelled_and_unlabelled_images_together(tmp_path):
+    _labelled_folder(tmp_path / "mine")
+    for k in range(40):
+        write_jpeg(tmp_path / "mine" / "unlabelled" / f"batch{k % 2}" / f"{k}.jpg", seed=100 + k)
+    write_jpeg(tmp_path / "mine" / "loose.jpg", seed=7)
+    result = catalog.info("folder", root=tmp_path / "mine")
+    assert result["classes"] == ["a", "b", "c"]  # unlabelled/ is not a class
+    assert result["splits"] == {"train": 21, "val": 3, "test": 6, "unlabelled": 21 + 41}
+    assert result["unlabelled_only"] == 41
+    _, splits = catalog.collection("folder", tmp_path / "mine")
+    pool = {r.path for r in splits["unlabelled"]}
+    assert {r.path for r in splits["train"]} < pool and "unlabelled/batch1/1.jpg" in pool
+    assert not pool & {r.path for s in ("val", "test") for r in splits[s]}
+
+
+def test_train_and_val_folders_without_test_are_tested_on_val(tmp_path):
+    for split, count in (("train", 10), ("val", 3)):
+        for c in ("a", "b"):
+            for k in range(count):
+                write_jpeg(tmp_path / "mine" / split / c / f"{k}.jpg", seed=k)
+    _, splits = catalog.collection("folder", tmp_path / "mine")
+    assert {r.path.split("/")[0] for r in splits["test"]} == {"val"} and len(splits["test"]) == 6
+    assert len(splits["train"]) + len(splits["val"]) == 20
+    assert {r.path.split("/")[0] for r in splits["val"]} == {"train"}
 
 
 def test_synthbirds_dataset_follows_the_profile(tmp_path):

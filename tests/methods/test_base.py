@@ -3,7 +3,9 @@ is built for a profile."""
 
 import inspect
 
+import numpy as np
 import pytest
+import torch
 from torch import nn
 
 from fgssl.config import profile
@@ -98,3 +100,18 @@ def test_every_registered_method_describes_itself_consistently():
         assert set(cls.schedule) <= {"ci", "cpu", "gpu"}, cls.name
         entry_names += [entry.name for entry in cls.entries]
     assert len(entry_names) == len(set(entry_names))
+
+
+@pytest.mark.parametrize("size", [64, 96])
+def test_every_method_trains_at_an_image_size_the_user_chose(size):
+    from fgssl.data.cache import CachedImages
+    from fgssl.train import Hyperparameters, Watch, fit
+
+    prof = profile("ci", size)
+    images = torch.randint(0, 256, (8, size, size, 3), dtype=torch.uint8).numpy()
+    data = CachedImages(images, np.arange(8) % 4)
+    for cls in method_classes():
+        method = cls.build(prof, num_classes=4)
+        history = fit(method, data, prof, hyper=Hyperparameters(epochs=1, batch_size=8),
+                      watch=Watch(progress_bar=False))
+        assert np.isfinite(history[-1]["loss"]), cls.name

@@ -2,13 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from fgssl.config import profile
 from fgssl.data.cache import CachedImages
 from fgssl.data.synthbirds import NUM_CLASSES
 from fgssl.evaluate.finetune import predict
 from fgssl.methods.pmg import PMG, granularities_for, jigsaw_patches, stage_maps
 from fgssl.models.backbones import build_backbone
-from fgssl.study.runs import pretrain
+from fgssl.study.runs import Run, pretrain
 from fgssl.train import Hyperparameters, Watch, fit
 
 
@@ -77,7 +76,7 @@ def test_four_progressive_steps_per_batch_and_labels_are_required():
 
 
 def test_the_number_of_classes_comes_from_the_data(tmp_path):
-    method, _ = pretrain("pmg", profile("ci"), out=tmp_path / "pmg", progress_bar=False)
+    method, _ = pretrain(Run.of("pmg", "ci"), tmp_path / "pmg", progress_bar=False)
     assert method.combined[-1].out_features == NUM_CLASSES
     assert all(head.classifier[-1].out_features == NUM_CLASSES for head in method.heads)
 

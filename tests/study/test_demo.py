@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fgssl.config import runs_root
+from fgssl.config import profile, runs_root
 from fgssl.models.backbones import build_backbone
 from fgssl.study import demo, units
 from fgssl.viz import summary
@@ -170,3 +170,29 @@ def test_the_same_study_runs_on_a_folder_of_ones_own_images(tmp_path):
     low = results["low_label_fraction"]
     assert ("jigsaw", "linear", 1.0) in rows and ("scratch", "finetune", low) in rows
     assert all(r["n_test"] == 18 for r in results["rows"] if "n_test" in r)  # 20% of 90
+
+
+def test_the_study_of_a_second_folder_trains_its_own_models(tmp_path):
+    from tests.images import write_jpeg
+
+    for folder, offset in (("first", 0), ("second", 500)):
+        for species in ("wren", "robin", "finch"):
+            for k in range(20):
+                write_jpeg(tmp_path / folder / species / f"{k}.jpg", seed=offset + k,
+                           size=(40, 36))
+    said = []
+    first = demo.run_demo(data="folder", root=str(tmp_path / "first"), methods=["jigsaw"],
+                          seeds=1, progress_bars=False, log=said.append, workers=1)
+    second = demo.run_demo(data="folder", root=str(tmp_path / "second"), methods=["jigsaw"],
+                           seeds=1, progress_bars=False, log=said.append, workers=1, size=40)
+    trained = [first["models"]["jigsaw"], second["models"]["jigsaw"]]
+    assert [model["source"] for model in trained] == ["trained now", "trained now"]
+    assert trained[0]["checkpoint"] != trained[1]["checkpoint"]
+    assert "-size=40-" in trained[1]["checkpoint"] and second["image_size"] == 40
+    assert second["dataset"]["location"] == str((tmp_path / "second").resolve())
+    ci, at_40 = profile("ci"), profile("ci", 40)
+    assert (demo.demo_out(ci, "folder", str(tmp_path / "first")) / "results.json").is_file()
+    assert (demo.demo_out(at_40, "folder", str(tmp_path / "second")) / "results.json").is_file()
+    assert not demo.demo_out(ci, "folder", str(tmp_path / "second")).exists()
+    assert sum("no sibling-pair table and no Grad-CAM pointing game" in line
+               for line in said) == 2

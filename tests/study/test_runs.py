@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -6,8 +7,8 @@ import torch
 from fgssl.config import profile, runs_root
 from fgssl.methods.checkpoints import method_from_checkpoint
 from fgssl.study.runs import (
+    Run,
     backbone_for,
-    default_out,
     load_or_train,
     pretrain,
     step_seconds,
@@ -15,6 +16,7 @@ from fgssl.study.runs import (
 )
 from fgssl.utils import CHECKPOINT, CheckpointError, atomic_save, load_checkpoint
 from tests.fakes import not_a_checkpoint
+from tests.images import write_jpeg
 
 
 def test_load_or_train_trains_once_then_loads():
@@ -50,20 +52,20 @@ def test_another_network_of_a_method_untrained_or_not():
 
 def test_a_label_budget_is_repeated_to_a_full_epoch():
     prof = profile("ci")
-    full = training_data("supervised", "synthbirds", prof, None, 1.0, seed=0)
-    budget = training_data("supervised", "synthbirds", prof, None, 0.25, seed=0)
+    full = training_data(Run.of("supervised", prof))
+    budget = training_data(Run.of("supervised", prof, labels=0.25))
     assert len(budget) == len(full) == 192
     unique = sorted(set(budget.indices))
     assert len(unique) == 48  # 2 of the 8 images of each of the 24 species
     labels = [full.labels[i] for i in unique]
     assert sorted(labels) == sorted(list(range(24)) * 2)
-    pool = training_data("simclr", "synthbirds", prof, None, 1.0, seed=0)
+    pool = training_data(Run.of("simclr", prof))
     assert len(pool) == prof.n_unlabelled  # SSL learns from the unlabelled pool
 
 
 def test_a_label_budget_for_a_method_without_labels_is_refused():
     with pytest.raises(ValueError, match="simclr learns without labels, from the unlabelled"):
-        pretrain("simclr", profile("ci"), labels=0.5)
+        pretrain(Run.of("simclr", "ci", labels=0.5))
 
 
 def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own_run():
@@ -71,12 +73,12 @@ def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own
     assert [r["epoch"] for r in trained.history] == [1, 2]
     run = runs_root() / "ci" / "synthbirds" / "simclr-epochs=2-seed0"
     assert method_from_checkpoint(run).history == trained.history
-    prof = profile("ci")
-    assert default_out("simclr", prof, "synthbirds", epochs=1).name == "simclr-seed0"
-    assert default_out("simclr", prof, "synthbirds", variant="gamma").name == \
-        "simclr-variant=gamma-seed0"
-    assert default_out("supervised", prof, "synthbirds", labels=0.1, seed=2).name == \
+    assert Run.of("simclr", "ci", epochs=1).folder.name == "simclr-seed0"
+    assert Run.of("simclr", "ci", variant="gamma").folder.name == "simclr-variant=gamma-seed0"
+    assert Run.of("supervised", "ci", labels=0.1, seed=2).folder.name == \
         "supervised-labels=0.1-seed2"
+    assert Run.of("simclr", "ci", size=48).folder.name == "simclr-size=48-seed0"
+    assert Run.of("simclr", "ci", size=32).folder.name == "simclr-seed0"  # the profile's own
 
 
 def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
@@ -130,7 +132,8 @@ def test_load_or_train_is_exported_at_the_top_level():
 def test_load_or_train_says_how_long_before_training_and_that_it_loads_a_finished_run():
     said = []
     load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
-    assert re.fullmatch(r"training simclr \(ci profile\): 1 epoch of 512 images in batches of "
+    assert re.fullmatch(r"training simclr \(ci profile, 32 px\): 1 epoch of 512 images in "
+                        r"batches of "
                         r"64, 8 steps at \S+ s each \(timed just now\) = about .+", said[0])
     load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
     assert said[1] == (f"simclr: the finished run in {runs_root() / 'ci' / 'synthbirds'}"
@@ -141,6 +144,94 @@ def test_timing_the_steps_leaves_the_random_state_and_runs_alone():
     torch.manual_seed(3)
     expected = torch.rand(3)
     torch.manual_seed(3)
-    seconds, images = step_seconds("jigsaw", profile("ci"))
+    seconds, images = step_seconds(Run.of("jigsaw", "ci"))
     assert torch.equal(torch.rand(3), expected) and seconds > 0 and images == 512
     assert not runs_root().exists() or not any(runs_root().rglob("checkpoint.pt"))
+
+
+def _folder_of_images(root, classes=("a", "b", "c"), per_class=10, unlabelled=0, seed=0):
+    for c in classes:
+        for k in range(per_class):
+            write_jpeg(root / c / f"{k}.jpg", seed=seed + k, size=(40, 40))
+    for k in range(unlabelled):
+        write_jpeg(root / "unlabelled" / f"{k}.jpg", seed=seed + 1000 + k, size=(40, 40))
+    return root
+
+
+def test_two_folders_get_two_models_and_each_folder_reuses_its_own(tmp_path):
+    first = _folder_of_images(tmp_path / "a" / "mine")
+    second = _folder_of_images(tmp_path / "b" / "mine", seed=50)
+    said = []
+    a = load_or_train("simclr", "ci", "folder", first, progress_bar=False, say=said.append)
+    b = load_or_train("simclr", "ci", "folder", second, progress_bar=False, say=said.append)
+    assert said[1].startswith("training simclr")  # not A's model, handed back as B's
+    weight = next(iter(a.backbone.state_dict()))
+    assert not torch.equal(a.backbone.state_dict()[weight], b.backbone.state_dict()[weight])
+    (tmp_path / "link").symlink_to(first)
+    again = load_or_train("simclr", "ci", "folder", tmp_path / "link", progress_bar=False,
+                          say=said.append)
+    assert said[2].endswith("is loaded, not trained again")
+    assert torch.equal(again.backbone.state_dict()[weight], a.backbone.state_dict()[weight])
+    runs = sorted(p.parent.parent.name for p in runs_root().glob("ci/*/simclr-seed0/"
+                                                                 "checkpoint.pt"))
+    assert len(runs) == 2 and all(name.startswith("folder-mine-") for name in runs)
+
+
+def test_resuming_a_run_of_another_folder_or_size_is_refused(tmp_path):
+    first = _folder_of_images(tmp_path / "a")
+    second = _folder_of_images(tmp_path / "b", seed=50)
+    out = tmp_path / "run"
+    pretrain(Run.of("jigsaw", "ci", "folder", first), out, progress_bar=False)
+    before = (out / CHECKPOINT).read_bytes()
+    with pytest.raises(ValueError, match=rf"{out} was trained on {first}, not on {second}: "
+                                         "choose another --out"):
+        pretrain(Run.of("jigsaw", "ci", "folder", second, epochs=2), out, progress_bar=False)
+    with pytest.raises(ValueError, match=rf"{out} was trained at 32 px, not 48"):
+        pretrain(Run.of("jigsaw", "ci", "folder", first, size=48, epochs=2), out,
+                 progress_bar=False)
+    assert (out / CHECKPOINT).read_bytes() == before
+
+
+def test_a_folder_whose_images_changed_is_said_in_one_line(tmp_path):
+    mine = _folder_of_images(tmp_path / "mine")
+    load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=None)
+    write_jpeg(mine / "a" / "0.jpg", seed=77, size=(40, 40))  # same name, other pixels
+    run = Run.of("jigsaw", "ci", "folder", mine).folder
+    with pytest.raises(ValueError, match=rf"the images in {mine} have changed since {run} was "
+                                         rf"trained on them: delete {run} to train again, or "
+                                         "rename it to keep it"):
+        load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=None)
+
+
+def test_runs_an_earlier_fgssl_kept_under_the_word_folder_are_not_reused(tmp_path):
+    mine = _folder_of_images(tmp_path / "mine")
+    legacy = runs_root() / "ci" / "folder" / "jigsaw-seed0"
+    pretrain(Run.of("jigsaw", "ci", "folder", _folder_of_images(tmp_path / "other", seed=9)),
+             legacy, progress_bar=False)
+    with pytest.warns(UserWarning, match=r"ci/folder holds runs of an earlier fgssl.*not "
+                                         r"reused; runs of .*mine are now kept in"):
+        said = []
+        load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=said.append)
+    assert said[0].startswith("training jigsaw")
+
+
+def test_ssl_pretrains_on_the_labelled_train_images_and_the_unlabelled_ones(tmp_path):
+    mine = _folder_of_images(tmp_path / "mine", unlabelled=40)
+    run = Run.of("simclr", "ci", "folder", mine)
+    pretrain(run, tmp_path / "run", progress_bar=False)
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved["provenance"]["images"] == 21 + 40  # train's 21 without labels + 40
+    assert saved["provenance"]["data"]["location"] == str(mine.resolve())
+    supervised = training_data(Run.of("supervised", "ci", "folder", mine))
+    assert len(supervised) == 21 and set(supervised.labels) == {0, 1, 2}  # labelled only
+
+
+def test_a_folder_of_unlabelled_images_only_pretrains_and_refuses_what_needs_labels(tmp_path):
+    for k in range(40):
+        write_jpeg(tmp_path / "flat" / f"{k}.jpg", seed=k, size=(40, 40))
+    simclr = load_or_train("simclr", "ci", "folder", tmp_path / "flat", progress_bar=False,
+                           say=None)
+    assert len(simclr.history) == 1 and "knn_top1" not in simclr.history[0]  # no labels to vote
+    with pytest.raises(ValueError, match=r"flat has no labelled images, and supervised learns "
+                                         r"from labels: add class folders"):
+        load_or_train("supervised", "ci", "folder", tmp_path / "flat", progress_bar=False)
