@@ -121,6 +121,7 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     with_opt_in = any(table[e].entry.opt_in for e in entries)  # then scratch trains at 100% too
     settings = Settings(prof, data, root, fractions, seeds, out,
                         end_to_end_at=(1.0, fractions[-1]) if with_opt_in else (fractions[-1],),
+                        dataset=catalog.identity(data, root).as_record(),
                         added=tuple(runtime_added()))
     ready = {unit for unit in units if is_ready(unit, settings)}  # read back, in this process
     workers = max(1, min(workers, len(units) - len(ready)))
@@ -148,7 +149,7 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     rows += floor_rows([r for saved in evaluated.values() for r in saved["results"]])
     results = {
         "profile": prof.name, "image_size": prof.image_size, "data": data,
-        "dataset": catalog.identity(data, root).as_record(), "date": time.strftime("%Y-%m-%d"),
+        "dataset": settings.dataset, "date": time.strftime("%Y-%m-%d"),
         "fgssl": VERSION, "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "compute_s": round(sum({m["checkpoint"]: m["train_s"] for m in models.values()}.values())

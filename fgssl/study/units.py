@@ -23,7 +23,6 @@ from typing import Any
 from torch import nn
 
 from fgssl.config import VERSION, Profile
-from fgssl.data import catalog
 from fgssl.evaluate.comparison import study_jobs
 from fgssl.evaluate.finetune import FINETUNE
 from fgssl.evaluate.protocol import Job, evaluate_jobs
@@ -79,6 +78,7 @@ class Settings:
     seeds: int
     out: Path
     end_to_end_at: tuple[float, ...]  # budgets of the end-to-end entries (scratch, pmg)
+    dataset: dict[str, Any]  # the data's identity, read once (DatasetIdentity.as_record)
     added: tuple[type, ...] = ()
 
 
@@ -193,7 +193,7 @@ def _cache_key(entry: str, settings: Settings) -> dict[str, Any]:
     image size, the dataset's identity (where it is and what it holds), jobs and model."""
     return {"fgssl": VERSION, "code": cache.code_fingerprint(),
             "profile": settings.profile.name, "image_size": settings.profile.image_size,
-            "data": catalog.identity(settings.data, settings.root).as_record(),
+            "data": settings.dataset,
             "jobs": [list(job) for job in _jobs(entry, settings)],
             "model": cache.checkpoint_fingerprint(_checkpoint(entry, settings))}
 

@@ -12,7 +12,7 @@ def test_units_group_the_entries_that_share_a_training_costliest_first():
 
 def test_end_to_end_entries_train_their_own_recipe_on_the_chosen_budgets(tmp_path):
     settings = Settings(None, "synthbirds", None, (1.0, 0.3, 0.1), 2, tmp_path,
-                        end_to_end_at=(1.0, 0.1))
+                        end_to_end_at=(1.0, 0.1), dataset={})
     for entry in ("scratch", "pmg", "pmg-imagenet"):
         jobs = units._jobs(entry, settings)
         assert {(j.protocol, j.labels) for j in jobs} == {("finetune", 1.0), ("finetune", 0.1)}
