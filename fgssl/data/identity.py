@@ -16,8 +16,10 @@ about a dataset read from disk (runs, the demo's results, caches) is keyed by it
 Example::
 
     >>> from fgssl.data import catalog
-    >>> catalog.identity("folder", "data/mine").key          # doctest: +SKIP
+    >>> catalog.data_key("folder", "data/mine")              # doctest: +SKIP
     'folder-mine-5be1c0d2'
+    >>> catalog.identity("folder", "data/mine").content      # doctest: +SKIP
+    '0c5e1f3a9b7d2e64'
 """
 
 from __future__ import annotations
@@ -42,13 +44,6 @@ class DatasetIdentity:
     name: str
     location: str | None
     content: str
-
-    @property
-    def key(self) -> str:
-        """The folder name its runs are kept under: the catalog name for a rendered dataset,
-        else :func:`location_key`."""
-        return self.name if self.location is None else location_key(self.name,
-                                                                     Path(self.location))
 
     def as_record(self) -> dict[str, Any]:
         """The JSON-able form a checkpoint keeps."""

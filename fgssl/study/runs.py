@@ -1,15 +1,15 @@
 """Run folders and ``load_or_train``: trained methods by name, reused or trained now.
 
 A :class:`Run` describes one training run (method and options, profile and image size,
-dataset, labels, seed, epochs); every function here takes one. ``load_or_train`` is what lets
-every notebook stand alone: it returns a trained method from the run's folder
-(``runs/<profile>/<dataset key>/<method>[-option=value...]-seed<s>/``, the key naming a
-folder of images by its path, so two folders never share a model) when a finished checkpoint
-of the same data is there, and otherwise trains it (resuming a partial run) with a progress
-bar whose ETA is the honest time estimate. :func:`pretrain` is the training itself, as
-``fgssl pretrain`` runs it: the method's data (the unlabelled pool, or a label budget of
-train for a method that learns from labels), its schedule, and monitors on val after every
-epoch.
+dataset, labels, seed, epochs); the functions that train, time or find a run take one.
+``load_or_train`` is what lets every notebook stand alone: it returns a trained method from
+the run's folder (``runs/<profile>/<dataset key>/<method>[-option=value...]-seed<s>/``, the
+key naming a folder of images by its path, so two folders never share a model) when a
+finished checkpoint of the same data is there, and otherwise trains it (resuming a partial
+run) with a progress bar whose ETA is the honest time estimate. :func:`pretrain` is the
+training itself, as ``fgssl pretrain`` runs it: the method's data (the unlabelled pool, or a
+label budget of train for a method that learns from labels), its schedule, and monitors on
+val after every epoch.
 
 Example::
 

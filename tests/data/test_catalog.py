@@ -159,15 +159,16 @@ def test_identity_is_the_folder_and_its_bytes_not_its_name_or_times(tmp_path):
     _labelled_folder(tmp_path / "a" / "mine")
     _labelled_folder(tmp_path / "b" / "mine")
     first, second = (catalog.identity("folder", tmp_path / x / "mine") for x in ("a", "b"))
-    assert first.content == second.content  # the same images
-    assert first.key != second.key and first.key.startswith("folder-mine-")
-    assert catalog.data_key("folder", tmp_path / "a" / "mine") == first.key
+    assert first.content == second.content and first.location != second.location
+    keys = [catalog.data_key("folder", tmp_path / x / "mine") for x in ("a", "b")]
+    assert keys[0] != keys[1] and keys[0].startswith("folder-mine-")
     (tmp_path / "link").symlink_to(tmp_path / "a" / "mine")
     assert catalog.identity("folder", tmp_path / "link") == first
     for path in (tmp_path / "a" / "mine").rglob("*.jpg"):  # a copy back from Drive: new times
         os.utime(path, ns=(1, 1))
     assert catalog.identity("folder", tmp_path / "a" / "mine") == first
-    assert catalog.identity("synthbirds").key == "synthbirds"
+    assert catalog.data_key("synthbirds") == "synthbirds"
+    assert catalog.data_key("folder", tmp_path / "link") == keys[0]
 
 
 def test_labelled_and_unlabelled_images_together(tmp_path):
