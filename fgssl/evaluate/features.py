@@ -10,7 +10,6 @@ mode (BatchNorm uses, and does not update, its running statistics), turns gradie
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from fgssl.config import Profile
+from fgssl.config import Profile, at_size
 from fgssl.transforms import normalise
 
 
@@ -26,10 +25,7 @@ def at_input_size(backbone: nn.Module, prof: Profile) -> Profile:
     """``prof`` with the image size ``backbone`` reads: its ``input_size`` where it declares
     one (SRGAN's discriminator: the high-resolution size it judged in training, 64 px in the
     ``cpu`` profile), else the profile's own. Every evaluation loads its images at that size."""
-    size = getattr(backbone, "input_size", None)
-    if size is None or size == prof.image_size:
-        return prof
-    return dataclasses.replace(prof, image_size=size)
+    return at_size(prof, getattr(backbone, "input_size", None))
 
 
 def assert_frozen(backbone: nn.Module) -> None:
