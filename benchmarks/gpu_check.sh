@@ -3,7 +3,7 @@
 # the device tool's 10-minute limit):
 #   1. fgssl bench for ResNet-18 and ResNet-50 at 224 px, both data paths, 2 DataLoader
 #      workers, the whole process pinned to 2 CPU cores (a Colab machine's 2 vCPUs); ResNet-18
-#      at the gpu profile's batch, so its peak memory is the gpu profile's;
+#      at the full profile's batch, so its peak memory is the full profile's;
 #   2. a short SimCLR run through fit() on SynthBirds at 112 px (GPU data path);
 #   3. torchrun on the GPU (NCCL), 1 process, the ci profile: the distributed path;
 #   4. BYOL, VICReg and DINO, one ci-profile epoch each on the GPU (AMP, the GPU data path);
@@ -22,7 +22,7 @@ if [[ ${1:-} == --quick ]]; then
     BENCH=(--profile ci --size 32 --steps 2); RUN=(--size 32 --images 128 --batch 32
     --backbone small_cnn)
 else
-    BENCH=(--profile gpu --size 224 --steps 20); RUN=(--size 112 --images 4096 --batch 256)
+    BENCH=(--profile full --steps 20); RUN=(--size 112 --images 4096 --batch 256)
 fi
 pinned() { if command -v taskset > /dev/null; then taskset -c 0,1 "$@"; else "$@"; fi; }
 

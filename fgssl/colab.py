@@ -4,7 +4,8 @@ A Colab runtime's disk disappears when the runtime is recycled, and ``runs/`` wi
 notebook has an opt-in line (``KEEP_RUNS_IN_DRIVE = True``) that calls
 :func:`keep_runs_in_drive`: Drive is mounted (Colab asks for permission once) and
 ``FGSSL_RUNS`` points into it, so every later checkpoint, evaluation and figure goes there,
-and a run cut off by a recycled runtime resumes from Drive.
+and a run cut off by a recycled runtime resumes from Drive. Before a cell trains,
+:func:`runs_lost_with_runtime` says so when they are not.
 """
 
 from __future__ import annotations
@@ -13,13 +14,28 @@ import os
 import sys
 from pathlib import Path
 
+from fgssl.config import runs_root
+
+DRIVE = Path("/content/drive")  # where Colab mounts Google Drive
+
 
 def on_colab() -> bool:
     """Whether this Python runs in a Google Colab runtime."""
     return "google.colab" in sys.modules
 
 
-def keep_runs_in_drive(folder: str = "fgssl_runs", mount_point: str = "/content/drive") -> Path:
+def runs_lost_with_runtime() -> str | None:
+    """On Colab with ``runs/`` on the runtime's own disk, a line saying that a recycled
+    runtime takes them along and how to keep them; else None."""
+    if not on_colab() or DRIVE in runs_root().resolve().parents:
+        return None
+    return (f"on Colab, {runs_root()} is on the runtime's own disk, which goes when the runtime "
+            "is recycled (idle, or at its time limit), and this run with it: set "
+            "KEEP_RUNS_IN_DRIVE = True in the notebook's first cell to keep runs in Google "
+            "Drive, where an interrupted run resumes")
+
+
+def keep_runs_in_drive(folder: str = "fgssl_runs", mount_point: str = str(DRIVE)) -> Path:
     """Mount Google Drive and send fgssl's runs to ``MyDrive/<folder>``; return that folder.
     Outside Colab this is an error that says what to do instead."""
     if not on_colab():

@@ -4,11 +4,16 @@ A *profile* sizes every experiment so that one notebook serves three machines:
 
 - ``ci``:  seconds per notebook on 2 CPU cores; tiny data; proves the plumbing.
 - ``cpu``: a classroom laptop; minutes per notebook; results must be meaningful.
-- ``gpu``: Colab T4 and larger; real datasets at 224 px; full schedules.
+- ``gpu``: the notebooks on a GPU (Colab's T4 and larger): ResNet-18 at 96 px, schedules
+  sized so that every training cell takes at most about 5 minutes and every notebook about
+  20 on a T4 (docs/INSTRUCTORS.md derives them). The automatic choice on CUDA.
+- ``full``: the full-scale study for the command line on a GPU (``--profile full``):
+  ResNet-18 at 224 px, 200 epochs of self-supervision; hours on a T4.
 
 Environment variables (read here and nowhere else):
 
-- ``FGSSL_PROFILE``   ``ci`` | ``cpu`` | ``gpu``; default ``gpu`` with CUDA, else ``cpu``.
+- ``FGSSL_PROFILE``   ``ci`` | ``cpu`` | ``gpu`` | ``full``; default ``gpu`` with CUDA, else
+  ``cpu``.
 - ``FGSSL_DATA``      dataset root (default ``data/`` of the checkout, see :func:`project_root`).
 - ``FGSSL_RUNS``      checkpoints and results (default ``runs/`` of the checkout).
 - ``XDG_CACHE_HOME``  where the command line keeps its facts about the kit (``~/.cache``).
@@ -28,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 VERSION = "0.1.0"  # fgssl's version (pyproject.toml says the same; a test checks)
-PROFILE_NAMES = ("ci", "cpu", "gpu")
+PROFILE_NAMES = ("ci", "cpu", "gpu", "full")
 MIN_IMAGE_SIZE = 16  # the smallest image a profile may read (Jigsaw's 3x3 tiles of 4 px)
 
 
@@ -40,7 +45,8 @@ class Profile:
     itself (:attr:`fgssl.methods.base.Method.schedule`). ``*_per_class`` sizes apply to
     SynthBirds (real datasets bring their own splits); ``n_unlabelled`` is the size of
     SynthBirds' unlabelled pool. ``image_size`` is the profile's own unless the user chose
-    another (:func:`profile` with ``size``; :func:`chosen_size` tells).
+    another (:func:`profile` with ``size``; :func:`chosen_size` tells). ``schedule`` says in
+    words which schedule the profile runs (every training cell prints it).
     """
 
     name: str
@@ -53,18 +59,25 @@ class Profile:
     val_per_class: int
     test_per_class: int
     workers: int
+    schedule: str
 
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(name="ci", image_size=32, backbone="small_cnn", batch_size=64, epochs=1,
                   n_unlabelled=512, train_per_class=8, val_per_class=4, test_per_class=4,
-                  workers=0),
+                  workers=0, schedule="the plumbing check"),
     "cpu": Profile(name="cpu", image_size=32, backbone="small_cnn", batch_size=256, epochs=12,
                    n_unlabelled=10_000, train_per_class=100, val_per_class=25,
-                   test_per_class=50, workers=0),
-    "gpu": Profile(name="gpu", image_size=224, backbone="resnet18", batch_size=256, epochs=200,
-                   n_unlabelled=20_000, train_per_class=100, val_per_class=25,
-                   test_per_class=50, workers=2),
+                   test_per_class=50, workers=0, schedule="the laptop schedule"),
+    "gpu": Profile(name="gpu", image_size=96, backbone="resnet18", batch_size=256, epochs=25,
+                   n_unlabelled=10_000, train_per_class=100, val_per_class=25,
+                   test_per_class=50, workers=2,
+                   schedule="the notebook schedule on a GPU; `--profile full` is the "
+                            "full-scale one"),
+    "full": Profile(name="full", image_size=224, backbone="resnet18", batch_size=256,
+                    epochs=200, n_unlabelled=20_000, train_per_class=100, val_per_class=25,
+                    test_per_class=50, workers=2,
+                    schedule="the full-scale schedule for the command line"),
 }
 
 

@@ -9,8 +9,10 @@ the packages Colab lacks (kornia) needs the package index; without it the test i
 """
 
 import ast
+import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -25,6 +27,9 @@ PREINSTALLED = Path(__file__).with_name("colab_preinstalled.txt")
 OFFLINE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable",
            "Failed to establish a new connection", "Max retries exceeded")
 INSTALL_LINE = re.compile(r"%pip install -q (.+)$", re.M)
+_spec = importlib.util.spec_from_file_location("source_url", ROOT / "tools" / "source_url.py")
+source_url = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(source_url)
 
 
 def _canonical(name: str) -> str:
@@ -116,4 +121,25 @@ def test_the_install_cell_asks_for_fgssl_alone(path):
     cells = nbformat.read(path, as_version=4).cells
     lines = [match for cell in cells if cell.cell_type == "code"
              for match in INSTALL_LINE.findall(cell.source)]
-    assert lines == ['"fgssl @ git+https://github.com/fgssl/fgssl"'], lines
+    assert lines == [f'"fgssl @ git+{source_url.source_url()}"'], lines
+
+
+def test_every_notebook_takes_the_kit_s_address_from_pyproject():
+    assert source_url.disagreeing() == [], "run python tools/source_url.py"
+
+
+def test_a_fork_changes_the_address_in_one_place(tmp_path):
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    manifest = (ROOT / "pyproject.toml").read_text()
+    (tmp_path / "pyproject.toml").write_text(manifest.replace(
+        source_url.source_url(), "https://github.com/a-course/fgssl-2027"))
+    path = tmp_path / "notebooks" / "student" / "05_simclr.ipynb"
+    assert path in source_url.disagreeing(tmp_path)
+    text = "\n".join(cell.source for cell in source_url.rewritten(path, tmp_path).cells)
+    assert '%pip install -q "fgssl @ git+https://github.com/a-course/fgssl-2027"' in text
+    assert ("https://colab.research.google.com/github/a-course/fgssl-2027/blob/main/"
+            "notebooks/student/05_simclr.ipynb") in text
+    (tmp_path / "pyproject.toml").write_text(manifest.replace(source_url.source_url(),
+                                                              "https://gitlab.com/x/y"))
+    with pytest.raises(SystemExit, match="GitHub"):
+        source_url.rewritten(path, tmp_path)

@@ -13,7 +13,7 @@ def test_profile_comes_from_the_environment(monkeypatch):
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FGSSL_PROFILE", "laptop")
-    with pytest.raises(ValueError, match="use one of ci, cpu, gpu"):
+    with pytest.raises(ValueError, match="use one of ci, cpu, gpu, full"):
         config.profile()
 
 
@@ -33,11 +33,20 @@ def test_paths(monkeypatch, tmp_path):
     assert config.runs_root() == tmp_path / "r"
 
 
-def test_profiles_grow_from_ci_to_gpu():
-    ci, cpu, gpu = (config.profile(n) for n in config.PROFILE_NAMES)
-    assert ci.n_unlabelled < cpu.n_unlabelled <= gpu.n_unlabelled
+def test_profiles_grow_from_ci_to_full():
+    ci, cpu, gpu, full = (config.profile(n) for n in config.PROFILE_NAMES)
+    assert ci.n_unlabelled < cpu.n_unlabelled <= gpu.n_unlabelled < full.n_unlabelled
     assert ci.train_per_class < cpu.train_per_class
-    assert gpu.image_size >= cpu.image_size
+    assert cpu.image_size < gpu.image_size < full.image_size
+
+
+def test_the_notebook_gpu_schedule_reads_images_the_standard_stem_takes():
+    from fgssl.models.backbones import SMALL_IMAGE_LIMIT
+
+    gpu, full = config.profile("gpu"), config.profile("full")
+    assert gpu.backbone == full.backbone == "resnet18"
+    assert gpu.image_size >= SMALL_IMAGE_LIMIT  # the small-image stem would cost more
+    assert "full" in gpu.schedule  # every training cell says where the full schedule is
 
 
 def test_a_method_without_a_schedule_of_its_own_takes_the_profile_s():

@@ -136,12 +136,13 @@ def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True,
                         help="data root (default: $FGSSL_DATA or data/); for 'folder' and "
                              "'cub_format', the dataset's own folder")
     parser.add_argument("--profile", choices=PROFILE_NAMES,
-                        help="ci, cpu or gpu (default: $FGSSL_PROFILE, else by hardware)")
+                        help="ci, cpu, gpu (the notebooks' on a GPU) or full (224 px, the full "
+                             "schedules) (default: $FGSSL_PROFILE, else gpu with CUDA, else cpu)")
     if size_flag:
         parser.add_argument("--size", type=_image_size,
                             help="read the images at this size, in pixels a side (default: the "
-                                 "profile's: 32 on ci and cpu, 224 on gpu); the small CNN's "
-                                 "cost grows with the pixels (64: about 4x 32)")
+                                 "profile's: 32 on ci and cpu, 96 on gpu, 224 on full); the "
+                                 "small CNN's cost grows with the pixels (64: about 4x 32)")
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 

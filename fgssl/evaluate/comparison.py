@@ -29,7 +29,8 @@ from fgssl.config import Profile
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import Job
 
-INTERMEDIATE_FRACTIONS = {"ci": (), "cpu": (0.3,), "gpu": (0.5, 0.25)}  # besides 100% and low
+# the label budgets besides 100% and the low-label point
+INTERMEDIATE_FRACTIONS = {"ci": (), "cpu": (0.3,), "gpu": (0.3,), "full": (0.5, 0.25)}
 FLOOR = "floor"  # the protocol name of the majority-class rows
 
 

@@ -50,7 +50,8 @@ class FineTune(Supervised):
 
     name = "finetune"
     schedule = schedules(cpu=Schedule(epochs=6, batch_size=64),
-                         gpu=Schedule(epochs=30, batch_size=64))
+                         gpu=Schedule(epochs=30, batch_size=64),
+                         full=Schedule(epochs=30, batch_size=64))
     entries = ()
 
     def __init__(self, backbone: nn.Module, num_classes: int, image_size: int = 32,

@@ -79,7 +79,8 @@ class BYOL(Method):
     name = "byol"
     summary = "BYOL: predicting a momentum target's view of the image (Grill et al. 2020)"
     base_lr = 0.3
-    schedule = schedules(cpu=Schedule(epochs=42))  # what BYOL needs on a CPU: docs/RESULTS.md
+    # cpu: what BYOL needs on a CPU (docs/RESULTS.md); gpu: a class period on a T4
+    schedule = schedules(cpu=Schedule(epochs=42), gpu=Schedule(epochs=30))
     options = (Option("momentum", "the target's momentum at the start, rising to 1 (0: SimSiam, "
                                   "the target is the online network)", minimum=0, maximum=1),
                Option("stop_gradient", "SimSiam: stop the gradient through the target (without "

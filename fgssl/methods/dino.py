@@ -47,7 +47,7 @@ from torch import nn
 
 from fgssl import distributed
 from fgssl.gpu_augment import BatchSimCLRViews
-from fgssl.methods.about import Entry, Option
+from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method, sgd
 from fgssl.methods.byol import cosine_momentum
 from fgssl.models.backbones import build_backbone
@@ -96,6 +96,7 @@ class DINO(Method):
     name = "dino"
     summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
     base_lr = 0.3
+    schedule = schedules(gpu=Schedule(epochs=20))  # a class period on a T4 (docs/INSTRUCTORS.md)
     options = (Option("local_crops", "local views per image, student only (default 6)",
                       minimum=0),
                Option("teacher_temperature", "the teacher's softmax temperature after its "

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl.config import runs_root
-from fgssl.methods.about import Entry, Option
+from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method
 from fgssl.models.backbones import build_backbone
 
@@ -243,6 +243,7 @@ class Jigsaw(Method):
     name = "jigsaw"
     summary = "Jigsaw puzzles of 3x3 tiles (Noroozi & Favaro 2016)"
     base_lr = 0.1
+    schedule = schedules(gpu=Schedule(epochs=40))  # a class period on a T4 (docs/INSTRUCTORS.md)
     options = (Option("permutations", "the size of the permutation set (default 100)",
                       minimum=2),
                Option("grid", "tiles per side (default 3)", choices=(2, 3, 4)))

@@ -125,7 +125,8 @@ class PMG(Method):
     base_lr = 0.2
     runtime_arguments = ("backbone", "backbone_lr_factor")  # how fast a given backbone learns
     schedule = schedules(cpu=Schedule(epochs=15, batch_size=64),
-                         gpu=Schedule(epochs=50, batch_size=32))
+                         gpu=Schedule(epochs=50, batch_size=32),
+                         full=Schedule(epochs=50, batch_size=32))
     entries = (
         Entry("pmg", "PMG (progressive multi-granularity jigsaw patches, Du et al. 2020) from "
                      "scratch on the same label budget, end to end", weights="random",

@@ -79,7 +79,8 @@ class SimCLR(Method):
     name = "simclr"
     summary = "SimCLR, contrasting two views of each image (Chen et al. 2020)"
     base_lr = 0.3
-    schedule = schedules(cpu=Schedule(epochs=30))  # the cpu profile's 3 minutes: docs/RESULTS.md
+    # cpu: the cpu profile's 3 minutes (docs/RESULTS.md); gpu: a class period on a T4
+    schedule = schedules(cpu=Schedule(epochs=30), gpu=Schedule(epochs=30))
     # under torchrun, contrast with every process's views
     distributed_settings = MappingProxyType({"gather_negatives": True})
     options = (Option("variant", "the view variant (default standard): the study's "

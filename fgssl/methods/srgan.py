@@ -128,7 +128,8 @@ class SRGAN(Method):
                       choices=CONTENT_LOSSES))
     resolved_settings = ("content",)  # "auto" becomes the loss it chose
     schedule = schedules(cpu=Schedule(epochs=2, batch_size=64),
-                         gpu=Schedule(epochs=30, batch_size=32))
+                         gpu=Schedule(epochs=10, batch_size=64),
+                         full=Schedule(epochs=30, batch_size=32))
     feature_choices = FEATURES
     entries = (
         Entry("srgan-d", "SRGAN's discriminator, shown images at the size it judged in training "

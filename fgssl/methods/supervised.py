@@ -39,7 +39,8 @@ class Supervised(Method):
     runtime_arguments = ("backbone",)
     # cpu: where its val accuracy stops rising (docs/RESULTS.md): the ceiling for every row
     schedule = schedules(cpu=Schedule(epochs=120, batch_size=64),
-                         gpu=Schedule(epochs=100, batch_size=64))
+                         gpu=Schedule(epochs=100, batch_size=64),
+                         full=Schedule(epochs=100, batch_size=64))
     entries = (
         Entry("supervised", "supervised on all training labels (its backbone probed at 100% "
                             "only)", all_labels_only=True, cost=90,

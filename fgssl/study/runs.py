@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 from tqdm.auto import tqdm
 
+from fgssl.colab import runs_lost_with_runtime
 from fgssl.config import Profile, at_size, chosen_size, runs_root, torchrun_launch
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
@@ -302,6 +303,9 @@ def load_or_train_run(run: Run, progress_bar: bool = True, on_step: ProgressHook
         return method_from_checkpoint(finished)
     if say is not None:
         say(training_estimate(run, run.folder))
+        lost = runs_lost_with_runtime()
+        if lost is not None:
+            say(lost)
     return pretrain(run, run.folder, progress_bar=progress_bar, on_step=on_step)[0]
 
 
@@ -317,7 +321,8 @@ def training_estimate(run: Run, out: Path | None = None) -> str:
     batch = min(cls.batch_size_for(prof), images)
     steps = (epochs - done) * max(1, images // batch)
     resumed = f", resuming after epoch {done}" if done else ""
-    return (f"training {run.method} ({prof.name} profile, {prof.image_size} px): {epochs} "
+    return (f"training {run.method} ({prof.name} profile, {prof.image_size} px: "
+            f"{prof.schedule}): {epochs} "
             f"epoch{'s' * (epochs != 1)} of {images:,} images in "
             f"batches of {batch}{resumed}, {steps:,} steps at {seconds:.2g} s each (timed just "
             f"now) = about {_duration(steps * seconds)}, and a few seconds a monitored epoch")

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 
@@ -14,6 +15,7 @@ from fgssl.study.runs import (
     step_seconds,
     training_data,
 )
+from fgssl.train import Hardware
 from fgssl.utils import CHECKPOINT, CheckpointError, atomic_save, load_checkpoint
 from tests.fakes import not_a_checkpoint
 from tests.images import write_jpeg
@@ -132,8 +134,8 @@ def test_load_or_train_is_exported_at_the_top_level():
 def test_load_or_train_says_how_long_before_training_and_that_it_loads_a_finished_run():
     said = []
     load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
-    assert re.fullmatch(r"training simclr \(ci profile, 32 px\): 1 epoch of 512 images in "
-                        r"batches of "
+    assert re.fullmatch(r"training simclr \(ci profile, 32 px: the plumbing check\): 1 epoch "
+                        r"of 512 images in batches of "
                         r"64, 8 steps at \S+ s each \(timed just now\) = about .+", said[0])
     load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=said.append)
     assert said[1] == (f"simclr: the finished run in {runs_root() / 'ci' / 'synthbirds'}"
@@ -235,3 +237,20 @@ def test_a_folder_of_unlabelled_images_only_pretrains_and_refuses_what_needs_lab
     with pytest.raises(ValueError, match=r"flat has no labelled images, and supervised learns "
                                          r"from labels: add class folders"):
         load_or_train("supervised", "ci", "folder", tmp_path / "flat", progress_bar=False)
+
+
+@pytest.mark.parametrize("name", ["simclr", "supervised"])
+def test_the_notebook_gpu_schedule_trains_here_at_its_size_on_its_data_path(name):
+    """The gpu profile's code path without a GPU: ResNet-18 with its standard stem at 96 px,
+    the images held as uint8 on the device and augmented there, no mixed precision."""
+    tiny = dataclasses.replace(profile("gpu"), n_unlabelled=16, train_per_class=1,
+                               val_per_class=1, test_per_class=1)
+    run = Run.of(name, tiny, epochs=1)
+    method, history = pretrain(run, run.folder, batch_size=8, progress_bar=False,
+                               hardware=Hardware(data_path="gpu", amp=False))
+    stem = method.backbone.net
+    assert stem.conv1.stride == (2, 2) and isinstance(stem.maxpool, torch.nn.MaxPool2d)
+    assert len(history) == 1 and torch.isfinite(torch.tensor(history[-1]["loss"]))
+    saved = load_checkpoint(run.folder / CHECKPOINT, keys=("provenance",))["provenance"]
+    assert saved["image_size"] == 96 and saved["images"] == (16 if name == "simclr" else 24)
+    assert run.folder.parent.parent.name == "gpu"
