@@ -268,7 +268,8 @@ def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
     bench.add_argument("--path", choices=known["bench_paths"], help="one path only (default: both)")
     bench.add_argument("--compile", action="store_true", help="torch.compile the backbone")
     bench.add_argument("--profile", choices=PROFILE_NAMES,
-                       help="ci, cpu or gpu (default: $FGSSL_PROFILE, else by hardware)")
+                       help="ci, cpu, gpu or full (default: $FGSSL_PROFILE, else gpu with CUDA, "
+                            "else cpu)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
     return parser
 
