@@ -18,13 +18,16 @@ import torch
 from torch.utils.data import Dataset
 
 from fgssl.evaluate.features import extract_features
+from fgssl.evaluate.metrics import effective_rank
 from fgssl.evaluate.probe import knn_predict
 from fgssl.methods.base import Method
 
 
 class KNNMonitor:
     """``knn_top1``: weighted-kNN top-1 of the backbone's features, ``bank`` (labelled) voting
-    for ``queries`` (val). Cheap enough to run every epoch."""
+    for ``queries`` (val); and ``feature_rank``, the effective rank of the queries' features
+    (:func:`~fgssl.evaluate.metrics.effective_rank`: about 1 when they have collapsed). Cheap
+    enough to run every epoch."""
 
     def __init__(self, bank: Dataset, queries: Dataset, k: int = 20) -> None:
         self.bank, self.queries, self.k = bank, queries, k
@@ -32,7 +35,8 @@ class KNNMonitor:
     def __call__(self, method: Method, device: torch.device) -> dict[str, Any]:
         bank_x, bank_y = extract_features(method.backbone, self.bank, device=device)
         query_x, query_y = extract_features(method.backbone, self.queries, device=device)
-        return {"knn_top1": float((knn_predict(bank_x, bank_y, query_x, self.k) == query_y).mean())}
+        return {"knn_top1": float((knn_predict(bank_x, bank_y, query_x, self.k) == query_y).mean()),
+                "feature_rank": effective_rank(torch.from_numpy(query_x))}
 
 
 class PretextMonitor:

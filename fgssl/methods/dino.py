@@ -19,7 +19,11 @@ would collapse to one prototype). τ_t warms up linearly from ``warmup_teacher_t
 to ``teacher_temperature`` over the first ``teacher_warmup`` of the run; the student's τ_s is
 0.1. Two logged numbers show collapse: the teacher's entropy ``teacher_entropy`` (log K when
 it is uniform, 0 when one-hot), and ``kl`` = KL(P_t ‖ P_s), the part of the loss that
-learning lowers (0 when both answer the same whatever the image); the loss is their sum.
+learning lowers (0 when both answer the same whatever the image); the loss is their sum. On
+held-out images, ``pretext_metrics`` adds ``teacher_spread``: how much the teacher's logits
+differ between images, in units of τ_t — what is left of the target once the centre is taken
+off (well below 1, every image's target is nearly uniform, and the student learns to say
+nothing).
 
 Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck,
 GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 1,024 outputs (the paper's
@@ -39,6 +43,7 @@ Example::
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -173,6 +178,29 @@ class DINO(Method):
             dist.all_reduce(total)
             dist.all_reduce(count)
         self.center.mul_(self.center_momentum).add_(total / count * (1 - self.center_momentum))
+
+    @torch.no_grad()
+    def pretext_metrics(self, images: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+        """The teacher on one global view (seeded; the global random state is left alone) of
+        each held-out (B, 3, H, W) uint8 image, in eval mode: ``teacher_entropy`` of its
+        centred, sharpened distribution at today's τ_t (log K: uniform), as the training
+        logs it; ``teacher_spread``, the standard deviation across images of each prototype's
+        logit, averaged over prototypes, over τ_t."""
+        was_training = self.training
+        self.eval()
+        devices = [images.device] if images.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                view = self.global_views(images)[0]
+            logits = self.teacher(view).float()  # (B, K)
+        finally:
+            self.train(was_training)
+        tau = self.teacher_temperature
+        probabilities = F.softmax((logits - self.center) / tau, dim=-1)
+        entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(-1).mean()
+        return {"teacher_entropy": float(entropy),
+                "teacher_spread": float(logits.std(0).mean()) / tau}
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """SGD over the student (the teacher learns by its momentum only)."""

@@ -65,6 +65,35 @@ def test_the_centre_is_a_moving_average_of_the_teacher_s_outputs():
     torch.testing.assert_close(method.center, 0.1 * teacher.mean(0))
 
 
+class _Answers(torch.nn.Module):
+    """A teacher that gives these logits (B, K) whatever it is shown."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, view: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+def test_held_out_metrics_say_how_much_the_teacher_tells_images_apart():
+    method = _small(warmup_teacher_temperature=0.05, teacher_warmup=0.5)
+    images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8)
+    same = torch.randn(1, 64).expand(6, 64)
+    method.teacher = _Answers(same)  # every image the same answer: a uniform target
+    metrics = method.pretext_metrics(images)
+    assert metrics["teacher_spread"] == pytest.approx(0.0, abs=1e-6)
+    entropy = -(F.softmax(same[0] / 0.05, 0) * F.log_softmax(same[0] / 0.05, 0)).sum()
+    assert metrics["teacher_entropy"] == pytest.approx(float(entropy), rel=1e-5)
+    apart = torch.randn(6, 64)
+    method.teacher = _Answers(apart)
+    metrics = method.pretext_metrics(images)
+    assert metrics["teacher_spread"] == pytest.approx(float(apart.std(0).mean()) / 0.05, rel=1e-5)
+    state = torch.get_rng_state()
+    method.pretext_metrics(images)
+    assert torch.equal(state, torch.get_rng_state())  # the training's random stream untouched
+
+
 def test_the_teacher_temperature_warms_up_then_stays():
     method = _small(warmup_teacher_temperature=0.04, teacher_temperature=0.07,
                     teacher_warmup=0.5)
