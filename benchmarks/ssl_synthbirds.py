@@ -2,12 +2,16 @@
 know, over pretraining seeds.
 
 For each method (a registered name, with settings as ``name:key=value,key=value``) and seed:
-pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (timed: the training
-loop's seconds, monitors apart, and the whole call), then linear probes on the frozen
-backbone with all train labels (their val accuracy too, to choose a schedule on val) and at
-``--per-class`` labels per species (the same label
-subset for every method at a seed). The random-init backbone is probed the same way, as the
-floor each method is read against. Threads: as the process has them (``--threads``).
+pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (seed by seed, every
+method at a seed before the next seed, so that a machine's drift in speed reaches them alike;
+timed: the training loop's seconds, monitors apart, and the whole call), then linear probes
+on the frozen backbone with all train labels (their val accuracy too, to choose a schedule on
+val) and at ``--per-class`` labels per species (the same label subset for every method at a
+seed). The random-init backbone is probed the same way, as the floor each method is read
+against; ``time_ratio`` is a method's median training time over that of ``--reference``
+(SimCLR ``object_crop``, the budget's yardstick). Threads: as the process has them
+(``--threads``). Each run's line names the autocast dtype the runs train in (bf16 only where
+the CPU has it natively: it changes both speed and numerics).
 
 Usage::
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ import torch
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.metrics import summarise
 from fgssl.evaluate.protocol import evaluate_backbone
+from fgssl.optimisation import precision
 from fgssl.study.runs import Run, backbone_for, pretrain
 
 
@@ -59,6 +65,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, help="default: each method's")
     parser.add_argument("--batch", type=int, help="default: each method's batch size")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reference", default="simclr:variant=object_crop",
+                        help="the method whose median training time the others are read "
+                             "against (time_ratio), when it is among --methods")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/ssl_synthbirds"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -71,16 +80,20 @@ def main() -> None:
                 "linear_low": evaluate_backbone(backbone, "synthbirds", prof, "linear",
                                                 low, seed)["top1"]}
 
-    result: dict[str, Any] = {"profile": prof.name, "threads": args.threads,
+    autocast = str(getattr(precision(torch.device("cpu"), amp=True)[0], "fast_dtype",
+                           torch.float32)).removeprefix("torch.")  # what the runs train in
+    result: dict[str, Any] = {"profile": prof.name, "threads": args.threads, "autocast": autocast,
                               "seeds": args.seeds, "per_class": args.per_class,
                               "low_fraction": low, "methods": {}}
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     random = [probes(backbone_for("random", prof, seed)[1], seed) for seed in seeds]
     result["random"] = {key: summarise([r[key] for r in random]) for key in random[0]}
-    for spec in args.methods:
-        name, options = _parse(spec)
-        runs = []
-        for seed in seeds:
+    specs = {spec: _parse(spec) for spec in args.methods}
+    runs: dict[str, list[dict[str, Any]]] = {spec: [] for spec in specs}
+    for seed in seeds:  # seed-major: every method sees the machine's drift alike
+        for spec, (name, options) in specs.items():
+            if runs[spec] and "error" in runs[spec][-1]:
+                continue
             started = time.perf_counter()
             try:
                 method, history = pretrain(
@@ -88,28 +101,35 @@ def main() -> None:
                     args.out / spec.replace(":", "_") / f"seed{seed}", lr=args.lr,
                     batch_size=args.batch, resume=False, progress_bar=False)
             except FloatingPointError as error:  # a diverged run is a result too
-                runs.append({"error": str(error)})
-                break
-            runs.append({"call_s": time.perf_counter() - started,
-                         "train_s": sum(r["seconds"] for r in history),
-                         "epochs": len(history), **probes(method.backbone, seed),
-                         "last": {k: v for k, v in history[-1].items()
-                                  if isinstance(v, float)}})
-            print(json.dumps({"method": spec, "seed": seed, **{
-                k: round(v, 4) for k, v in runs[-1].items() if isinstance(v, float)}}),
+                runs[spec].append({"error": str(error)})
+                continue
+            runs[spec].append({"call_s": time.perf_counter() - started,
+                               "train_s": sum(r["seconds"] for r in history),
+                               "epochs": len(history), **probes(method.backbone, seed),
+                               "last": {k: v for k, v in history[-1].items()
+                                        if isinstance(v, float)}})
+            print(json.dumps({"method": spec, "seed": seed, "autocast": autocast, **{
+                k: round(v, 4) for k, v in runs[spec][-1].items() if isinstance(v, float)}}),
                 flush=True)
-        if "error" in runs[-1]:
-            result["methods"][spec] = {"error": runs[-1]["error"]}
+    for spec, done in runs.items():
+        if "error" in done[-1]:
+            result["methods"][spec] = {"error": done[-1]["error"]}
             continue
-        summary = {key: summarise([run[key] for run in runs])
+        summary = {key: summarise([run[key] for run in done])
                    for key in ("train_s", "call_s", "linear_all", "linear_all_val",
                                "linear_low")}
         summary["over_random_linear_all"] = [
-            round(run["linear_all"] - r["linear_all"], 4) for run, r in zip(runs, random,
+            round(run["linear_all"] - r["linear_all"], 4) for run, r in zip(done, random,
                                                                             strict=True)]
-        summary["epochs"] = runs[0]["epochs"]
-        summary["last_epoch"] = runs[0]["last"]
+        summary["epochs"] = done[0]["epochs"]
+        summary["last_epoch"] = done[0]["last"]
         result["methods"][spec] = summary
+    if args.reference in result["methods"] and "error" not in result["methods"][args.reference]:
+        reference = statistics.median(result["methods"][args.reference]["train_s"]["values"])
+        for summary in result["methods"].values():
+            if "error" not in summary:
+                summary["time_ratio"] = round(
+                    statistics.median(summary["train_s"]["values"]) / reference, 3)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result))

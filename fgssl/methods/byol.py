@@ -70,7 +70,9 @@ def embedding_std(projections: torch.Tensor) -> torch.Tensor:
 
 class BYOL(Method):
     """Online backbone, projector and predictor; a momentum target of backbone and projector
-    (none with ``momentum=0``: SimSiam). Views as SimCLR's (batched, ``variant``).
+    (none with ``momentum=0``: SimSiam). Views as SimCLR's (batched, ``variant``), by default
+    its fine-grained ones: crops around the salient object, colour jitter 0.25 (docs/RESULTS.md
+    compares them with the standard views).
 
     The starting momentum defaults to 0.9, not the paper's 0.996: a run of a few thousand
     steps (the ``cpu`` profile's) would leave so slow a target close to its random init for
@@ -79,8 +81,9 @@ class BYOL(Method):
     name = "byol"
     summary = "BYOL: predicting a momentum target's view of the image (Grill et al. 2020)"
     base_lr = 0.3
-    # cpu: what BYOL needs on a CPU (docs/RESULTS.md); gpu: a class period on a T4
-    schedule = schedules(cpu=Schedule(epochs=42), gpu=Schedule(epochs=30))
+    # cpu: within SimCLR's time, batches of 64 (the target moves every step: more steps, more
+    # learning per epoch; docs/RESULTS.md); gpu: a class period on a T4
+    schedule = schedules(cpu=Schedule(epochs=24, batch_size=64), gpu=Schedule(epochs=30))
     options = (Option("momentum", "the target's momentum at the start, rising to 1 (0: SimSiam, "
                                   "the target is the online network)", minimum=0, maximum=1),
                Option("stop_gradient", "SimSiam: stop the gradient through the target (without "
@@ -92,7 +95,7 @@ class BYOL(Method):
     )
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
-                 variant: str = "standard", jitter: float = 0.5, hue: float | None = None,
+                 variant: str = "object_crop", jitter: float = 0.25, hue: float | None = None,
                  hidden_dim: int = 512, projection_dim: int = 128, momentum: float = 0.9,
                  stop_gradient: bool = True, predictor_lr_factor: float = 1.0) -> None:
         if not stop_gradient and momentum > 0:
