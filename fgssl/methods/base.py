@@ -37,6 +37,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -168,6 +169,23 @@ class Method(nn.Module):
     def pretext_metrics(self, images: torch.Tensor) -> dict[str, Any]:
         """Pretext-task scores on held-out (B, 3, H, W) uint8 images; none by default."""
         return {}
+
+    @contextlib.contextmanager
+    def evaluating(self, device: torch.device, seed: int | None = None) -> Iterator[None]:
+        """Eval mode inside the block, the mode before restored after it; with ``seed``, the
+        random state seeded inside the block (a fixed held-out draw of views) and left as it
+        was outside it."""
+        was_training = self.training
+        self.eval()
+        try:
+            if seed is None:
+                yield
+                return
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                yield
+        finally:
+            self.train(was_training)
 
     def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         """One SGD (momentum 0.9, Nesterov) over every parameter; no decay on norms and biases."""

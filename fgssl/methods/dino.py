@@ -186,16 +186,8 @@ class DINO(Method):
         centred, sharpened distribution at today's τ_t (log K: uniform), as the training
         logs it; ``teacher_spread``, the standard deviation across images of each prototype's
         logit, averaged over prototypes, over τ_t."""
-        was_training = self.training
-        self.eval()
-        devices = [images.device] if images.device.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(seed)
-                view = self.global_views(images)[0]
-            logits = self.teacher(view).float()  # (B, K)
-        finally:
-            self.train(was_training)
+        with self.evaluating(images.device, seed):
+            logits = self.teacher(self.global_views(images)[0]).float()  # (B, K)
         tau = self.teacher_temperature
         probabilities = F.softmax((logits - self.center) / tau, dim=-1)
         entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(-1).mean()

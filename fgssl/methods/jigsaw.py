@@ -289,16 +289,9 @@ class Jigsaw(Method):
         alone) made from a (B, 3, H, W) uint8 batch is named, in eval mode:
         ``pretext_accuracy`` overall, and ``pretext_accuracy_by_hamming`` per Hamming distance
         of the permutation from the identity (how scrambled the puzzle is)."""
-        was_training = self.training
-        self.eval()
-        devices = [images.device] if images.device.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(seed)
-                puzzles, labels = self.views(images)
+        with self.evaluating(images.device, seed):
+            puzzles, labels = self.views(images)
             correct = (self.logits(puzzles).argmax(1) == labels).float()
-        finally:
-            self.train(was_training)
         identity = torch.arange(self.permutation_table.shape[1], device=labels.device)
         distance = (self.permutation_table[labels] != identity).sum(1)
         return {"pretext_accuracy": float(correct.mean()),

@@ -305,15 +305,11 @@ class SRGAN(Method):
     def super_resolve(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """LR, bicubic, SR and HR versions of (B, 3, HR, HR) uint8 images, in [0, 1], with the
         generator in eval mode and the degradation's noise seeded (a fixed val set)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with self.evaluating(images.device):
             high = images.float() / 255
             low = degrade(high, self.scale, self.blur, self.noise,
                           torch.Generator().manual_seed(0))
             generated = self.to_unit(self.generator(self.standardise(low)))
-        finally:
-            self.train(was_training)
         return {"lr": low, "bicubic": bicubic_upscale(low, self.scale), "sr": generated,
                 "hr": high}
 

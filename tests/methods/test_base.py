@@ -115,3 +115,24 @@ def test_every_method_trains_at_an_image_size_the_user_chose(size):
         history = fit(method, data, prof, hyper=Hyperparameters(epochs=1, batch_size=8),
                       watch=Watch(progress_bar=False))
         assert np.isfinite(history[-1]["loss"]), cls.name
+
+
+def test_evaluating_seeds_the_block_and_restores_mode_and_random_state():
+    method = Supervised(num_classes=3)
+    method.train()
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    draws = []
+    for _ in range(2):
+        with method.evaluating(torch.device("cpu"), seed=5):
+            assert not method.training
+            draws.append(torch.rand(3))
+    assert method.training
+    assert torch.equal(draws[0], draws[1])          # the same held-out draw each time
+    assert torch.equal(torch.rand(1), expected_next)  # the outer random state untouched
+    method.eval()
+    with pytest.raises(RuntimeError), method.evaluating(torch.device("cpu")):
+        method.train()
+        raise RuntimeError
+    assert not method.training                       # restored even after an error

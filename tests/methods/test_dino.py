@@ -80,7 +80,7 @@ def test_held_out_metrics_say_how_much_the_teacher_tells_images_apart():
     method = _small(warmup_teacher_temperature=0.05, teacher_warmup=0.5)
     images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8)
     same = torch.randn(1, 64).expand(6, 64)
-    method.teacher = _Answers(same)  # every image the same answer: a uniform target
+    method.teacher = _Answers(same)  # every image the same answer: nothing to tell apart
     metrics = method.pretext_metrics(images)
     assert metrics["teacher_spread"] == pytest.approx(0.0, abs=1e-6)
     entropy = -(F.softmax(same[0] / 0.05, 0) * F.log_softmax(same[0] / 0.05, 0)).sum()
