@@ -1,25 +1,59 @@
-"""The package is layered: each module imports only from its own layer and the ones below
-(docs/ARCHITECTURE.md draws them). Read from the source (every import, at module level or
-inside a function), so a lazy import that runs up the layers fails too."""
+"""The package is layered: each module imports only from its own layer and the ones below.
+The layers are the table in docs/ARCHITECTURE.md, read here, so the page and the check cannot
+drift apart; every module must be placed there (a new one fails until it is). Imports are
+read from the source (at module level or inside a function), so a lazy import that runs up
+the layers fails too, and so does an import cycle, between packages or between modules."""
 
 import ast
-from collections import defaultdict
+import graphlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "fgssl"
-LAYERS = (  # lowest first: (name, the modules and packages in it)
-    ("core", ("fgssl.config", "fgssl.files", "fgssl.utils", "fgssl.workers",
-              "fgssl.distributed", "fgssl.colab")),
-    ("data, models, augmentations", ("fgssl.data", "fgssl.models", "fgssl.transforms",
-                                     "fgssl.gpu_augment", "fgssl.image_quality")),
-    ("methods", ("fgssl.methods",)),
-    ("train", ("fgssl.train", "fgssl.optimisation")),
-    ("evaluate", ("fgssl.evaluate",)),
-    ("viz", ("fgssl.viz",)),
-    ("study", ("fgssl.study",)),
-    ("exercises", ("fgssl.exercises",)),
-    ("command line", ("fgssl.cli", "fgssl.__main__", "fgssl")),
-)
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "fgssl"
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+TABLE_HEADER = "| layer | modules | what lives there |"
+
+
+def _layer_table(page: str) -> list[tuple[str, str]]:
+    """(layer, its modules cell) for each row of the page's layer table, top layer first."""
+    lines = page[page.index(TABLE_HEADER):].splitlines()[2:]
+    rows = [line.split("|")[1:3] for line in lines[:next(
+        (i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))]]
+    return [(layer.strip(), modules) for layer, modules in rows]
+
+
+def _placements(page: str) -> list[tuple[str, set[str], set[str]]]:
+    """The layers, lowest first: (name, the packages placed in it, the modules placed in it).
+    In a modules cell `name/` places the package ``fgssl.name`` (every module under it),
+    `name` the module ``fgssl.name`` and "the package root" ``fgssl``; what is in parentheses
+    describes a package's modules and places nothing (:func:`_described`)."""
+    layers = []
+    for layer, cell in reversed(_layer_table(page)):
+        placed = re.findall(r"`([\w/]+)`", re.sub(r"\([^)]*\)", "", cell))
+        modules = {f"fgssl.{name}" for name in placed if not name.endswith("/")}
+        if "the package root" in cell:
+            modules.add("fgssl")
+        layers.append((layer, {f"fgssl.{name[:-1]}" for name in placed if name.endswith("/")},
+                       modules))
+    return layers
+
+
+def _described(page: str) -> list[str]:
+    """The modules a cell names in parentheses after a package, e.g. `study/` (`runs`, ...),
+    as ``fgssl.study.runs``."""
+    names = []
+    for _, cell in _layer_table(page):
+        for package, inside in re.findall(r"`(\w+)/`\s*\(([^)]*)\)", cell):
+            names += [f"fgssl.{package}" if name == "__init__" else f"fgssl.{package}.{name}"
+                      for name in re.findall(r"`(\w+)`", inside)]
+    return names
+
+
+LAYERS = _placements(ARCHITECTURE.read_text())
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -46,17 +80,38 @@ def _imports(path: Path, known: set[str]) -> set[str]:
     return found
 
 
-def _layer(module: str) -> int:
-    """The index of the layer holding ``module`` (the longest matching prefix)."""
-    matches = [(len(member), index) for index, (_, members) in enumerate(LAYERS)
-               for member in members if module == member or module.startswith(member + ".")]
-    assert matches, f"{module} is in no layer: add it to LAYERS and the docs"
-    return max(matches)[1]
+def _layer(module: str) -> int | None:
+    """The index of the layer that places ``module``, itself or by its package (the deepest
+    package that does); None if none does."""
+    matches = [(len(package), index) for index, (_, packages, modules) in enumerate(LAYERS)
+               for package in packages if module == package or module.startswith(package + ".")]
+    matches += [(len(module), index) for index, (_, _, modules) in enumerate(LAYERS)
+                if module in modules]
+    return max(matches)[1] if matches else None
 
 
-def test_every_module_is_in_a_layer():
-    for module in _modules():
-        _layer(module)
+def _unplaced(package: Path) -> list[str]:
+    return [module for module in _modules(package) if _layer(module) is None]
+
+
+def test_every_module_is_placed_in_a_layer():
+    assert not _unplaced(PACKAGE), "place these in the layer table of docs/ARCHITECTURE.md"
+
+
+def test_a_new_module_outside_the_layers_packages_is_not_placed_by_the_package_root(tmp_path):
+    package = tmp_path / "fgssl"
+    (package / "methods").mkdir(parents=True)
+    for module in ("__init__", "config", "brand_new_module", "methods/__init__", "methods/rot"):
+        (package / f"{module}.py").write_text("")
+    assert _unplaced(package) == ["fgssl.brand_new_module"]
+
+
+def test_the_layer_table_names_only_modules_that_exist():
+    modules = _modules()
+    placed = {name for _, packages, names in LAYERS for name in packages | names}
+    assert sorted(placed - set(modules)) == []
+    assert sorted(set(_described(ARCHITECTURE.read_text())) - set(modules)) == []
+    assert [name for name, _, _ in LAYERS][:2] == ["core", "data, models, augmentations"]
 
 
 def _upward_imports(package: Path) -> list[str]:
@@ -64,6 +119,8 @@ def _upward_imports(package: Path) -> list[str]:
     upward = []
     for module, path in modules.items():
         for imported in _imports(path, set(modules)):
+            if None in (_layer(module), _layer(imported)):
+                continue  # unplaced: test_every_module_is_placed_in_a_layer says so
             if _layer(imported) > _layer(module):
                 upward.append(f"{module} ({LAYERS[_layer(module)][0]}) imports {imported} "
                               f"({LAYERS[_layer(imported)][0]})")
@@ -92,19 +149,34 @@ def _package(module: str) -> str:
     return ".".join(module.split(".")[:2])
 
 
-def test_no_import_cycle_between_packages():
-    modules = _modules()
-    edges = defaultdict(set)
+def _cycle(package: Path, node: Callable[[str], str] = str) -> list[str]:
+    """An import cycle among the modules of ``package`` (or, with ``node=_package``, among
+    its subpackages; the root ``fgssl`` apart, which re-exports): [] if there is none."""
+    modules = _modules(package)
+    graph: dict[str, set[str]] = {}
     for module, path in modules.items():
         for imported in _imports(path, set(modules)):
-            if _package(imported) != _package(module) and imported != "fgssl":
-                edges[_package(module)].add(_package(imported))
+            if imported != "fgssl" and node(imported) != node(module):
+                graph.setdefault(node(module), set()).add(node(imported))
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        return error.args[1]
+    return []
 
-    def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        for step in edges[start]:
-            if step == goal or (step not in seen and reaches(step, goal, seen | {step})):
-                return True
-        return False
 
-    cycles = sorted(package for package in list(edges) if reaches(package, package, set()))
-    assert not cycles, f"packages in an import cycle: {cycles}"
+@pytest.mark.parametrize("node", [str, _package], ids=["modules", "packages"])
+def test_no_import_cycle(node):
+    assert _cycle(PACKAGE, node) == []
+
+
+def test_the_check_finds_a_cycle_through_a_lazy_import(tmp_path):
+    package = tmp_path / "fgssl"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "data" / "__init__.py").write_text("")
+    (package / "data" / "catalog.py").write_text("from fgssl.data.cub import CUB\n")
+    (package / "data" / "cub.py").write_text(
+        "def images():\n    from fgssl.data import catalog\n")
+    assert sorted(set(_cycle(package))) == ["fgssl.data.catalog", "fgssl.data.cub"]
+    assert _cycle(package, _package) == []
