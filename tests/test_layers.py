@@ -4,7 +4,6 @@ drift apart; every module must be placed there (a new one fails until it is). Im
 read from the source (at module level or inside a function), so a lazy import that runs up
 the layers fails too, and so does an import cycle, between packages or between modules."""
 
-import ast
 import graphlib
 import re
 from collections.abc import Callable
@@ -12,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from fgssl import source
+from fgssl.source import PACKAGE
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "fgssl"
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 TABLE_HEADER = "| layer | modules | what lives there |"
 
@@ -56,30 +57,6 @@ def _described(page: str) -> list[str]:
 LAYERS = _placements(ARCHITECTURE.read_text())
 
 
-def _module_name(path: Path, package: Path) -> str:
-    parts = path.relative_to(package.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _modules(package: Path = PACKAGE) -> dict[str, Path]:
-    return {_module_name(path, package): path for path in sorted(package.rglob("*.py"))}
-
-
-def _imports(path: Path, known: set[str]) -> set[str]:
-    """The fgssl modules a file imports (``from fgssl import distributed`` names the module
-    ``fgssl.distributed``)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "fgssl"}
-        elif isinstance(node, ast.ImportFrom) and node.module and \
-                node.module.split(".")[0] == "fgssl":
-            for alias in node.names:
-                candidate = f"{node.module}.{alias.name}"
-                found.add(candidate if candidate in known else node.module)
-    return found
-
-
 def _layer(module: str) -> int | None:
     """The index of the layer that places ``module``, itself or by its package (the deepest
     package that does); None if none does."""
@@ -91,7 +68,7 @@ def _layer(module: str) -> int | None:
 
 
 def _unplaced(package: Path) -> list[str]:
-    return [module for module in _modules(package) if _layer(module) is None]
+    return [module for module in source.modules(package) if _layer(module) is None]
 
 
 def test_every_module_is_placed_in_a_layer():
@@ -107,7 +84,7 @@ def test_a_new_module_outside_the_layers_packages_is_not_placed_by_the_package_r
 
 
 def test_the_layer_table_names_only_modules_that_exist():
-    modules = _modules()
+    modules = source.modules()
     placed = {name for _, packages, names in LAYERS for name in packages | names}
     assert sorted(placed - set(modules)) == []
     assert sorted(set(_described(ARCHITECTURE.read_text())) - set(modules)) == []
@@ -115,10 +92,10 @@ def test_the_layer_table_names_only_modules_that_exist():
 
 
 def _upward_imports(package: Path) -> list[str]:
-    modules = _modules(package)
+    modules = source.modules(package)
     upward = []
     for module, path in modules.items():
-        for imported in _imports(path, set(modules)):
+        for imported in source.imports(path, set(modules)):
             if None in (_layer(module), _layer(imported)):
                 continue  # unplaced: test_every_module_is_placed_in_a_layer says so
             if _layer(imported) > _layer(module):
@@ -152,10 +129,10 @@ def _package(module: str) -> str:
 def _cycle(package: Path, node: Callable[[str], str] = str) -> list[str]:
     """An import cycle among the modules of ``package`` (or, with ``node=_package``, among
     its subpackages; the root ``fgssl`` apart, which re-exports): [] if there is none."""
-    modules = _modules(package)
+    modules = source.modules(package)
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
-        for imported in _imports(path, set(modules)):
+        for imported in source.imports(path, set(modules)):
             if imported != "fgssl" and node(imported) != node(module):
                 graph.setdefault(node(module), set()).add(node(imported))
     try:

@@ -18,20 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fgssl import source
 from fgssl.files import read_json
 from fgssl.utils import CHECKPOINT
 
-EVALUATION_CODE = ("evaluate/*.py", "models/*.py", "transforms.py", "viz/summary.py",
-                   "viz/cam.py", "viz/embed.py", "viz/neighbours.py")  # what an evaluation runs
-PACKAGE = Path(__file__).resolve().parents[1]  # fgssl's own folder
+EVALUATION = ("fgssl.evaluate.protocol", "fgssl.evaluate.finetune",
+              "fgssl.viz.summary")  # where an evaluation's results and figures are computed
 
 
-def code_fingerprint(patterns: Sequence[str] = EVALUATION_CODE,
-                     package: Path = PACKAGE) -> str:
-    """A hash of the source files that compute an evaluation (globs under ``package``, by
-    default fgssl's own folder): when they change, saved evaluations are computed again."""
+def code_fingerprint(roots: Sequence[str] = EVALUATION, package: Path = source.PACKAGE) -> str:
+    """A hash of the source of ``roots`` (modules of ``package``, by default fgssl) and of
+    every module they import, directly or not (:func:`fgssl.source.dependencies`): when one
+    of them changes, saved evaluations are computed again."""
     digest = hashlib.sha256()
-    for path in sorted({p for pattern in patterns for p in package.glob(pattern)}):
+    for path in sorted(source.dependencies(roots, package).values()):
         digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 

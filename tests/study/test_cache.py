@@ -1,20 +1,30 @@
+from fgssl import source
 from fgssl.study import cache
 
 
-def test_every_pattern_of_the_evaluation_code_names_real_files():
-    for pattern in cache.EVALUATION_CODE:
-        assert list(cache.PACKAGE.glob(pattern)), pattern
+def test_the_evaluation_code_is_what_the_evaluation_imports():
+    depended = source.dependencies(cache.EVALUATION)
+    for module in ("fgssl.evaluate.probe", "fgssl.data.splits", "fgssl.models.backbones",
+                   "fgssl.transforms", "fgssl.viz.cam", "fgssl.methods.supervised",
+                   "fgssl.methods.srgan"):  # a method's backbone is what is evaluated
+        assert module in depended, module
+    assert "fgssl.cli" not in depended and "fgssl.study.demo" not in depended
 
 
 def test_saved_evaluations_are_keyed_by_the_code_that_computed_them(tmp_path):
-    (tmp_path / "viz").mkdir()
-    (tmp_path / "viz" / "cam.py").write_text("threshold = 1\n")
-    (tmp_path / "cli.py").write_text("print('hello')\n")
-    before = cache.code_fingerprint(("viz/cam.py",), tmp_path)
-    (tmp_path / "cli.py").write_text("print('bye')\n")  # not evaluation code
-    assert cache.code_fingerprint(("viz/cam.py",), tmp_path) == before
-    (tmp_path / "viz" / "cam.py").write_text("threshold = 2\n")
-    assert cache.code_fingerprint(("viz/cam.py",), tmp_path) != before
+    package = tmp_path / "fgssl"
+    (package / "viz").mkdir(parents=True)
+    for init in (package, package / "viz"):
+        (init / "__init__.py").write_text("")
+    (package / "viz" / "summary.py").write_text("from fgssl.viz.cam import threshold\n")
+    (package / "viz" / "cam.py").write_text("from fgssl import splits\nthreshold = 1\n")
+    (package / "splits.py").write_text("fraction = 0.1\n")
+    (package / "cli.py").write_text("print('hello')\n")
+    before = cache.code_fingerprint(("fgssl.viz.summary",), package)
+    (package / "cli.py").write_text("print('bye')\n")  # not evaluation code
+    assert cache.code_fingerprint(("fgssl.viz.summary",), package) == before
+    (package / "splits.py").write_text("fraction = 0.2\n")  # imported by what is imported
+    assert cache.code_fingerprint(("fgssl.viz.summary",), package) != before
 
 
 def test_a_saved_evaluation_is_read_back_for_its_own_key_only(tmp_path):
