@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -231,6 +232,21 @@ def sgd(parts: Sequence[tuple[Sequence[nn.Parameter], float]], lr: float,
                    {"params": [p for p in parameters if p.ndim <= 1], "lr": lr * scale,
                     "weight_decay": 0.0}]
     return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+
+
+def cosine_momentum(base: float, progress: float) -> float:
+    """A momentum target's τ at ``progress`` (0 to 1) of the run: ``base`` rising to 1 on a
+    cosine (BYOL, Grill et al. 2020, §3.2; DINO's teacher likewise)."""
+    return 1 - (1 - base) * (math.cos(math.pi * progress) + 1) / 2
+
+
+@torch.no_grad()
+def momentum_update(target: nn.Module, online: Sequence[nn.Module], momentum: float) -> None:
+    """Move a momentum target towards the online network, ξ ← τ ξ + (1 − τ) θ in place
+    (``lerp_``): ``target``'s parameters, in order, are those of the ``online`` modules."""
+    weights = [p for module in online for p in module.parameters()]
+    for slow, fast in zip(target.parameters(), weights, strict=True):
+        slow.lerp_(fast, 1 - momentum)
 
 
 def per_sample(transform: Any, images: torch.Tensor) -> Inputs:

@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +37,7 @@ from torch import nn
 
 from fgssl.gpu_augment import BatchSimCLRViews
 from fgssl.methods.about import Entry, Option, Schedule, schedules
-from fgssl.methods.base import Log, Method, sgd
+from fgssl.methods.base import Log, Method, cosine_momentum, momentum_update, sgd
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import ProjectionHead
 
@@ -55,11 +54,6 @@ def byol_loss(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         cosine = (F.normalize(predictions.to(dtype), dim=1)
                   * F.normalize(targets.to(dtype), dim=1)).sum(1)
         return (2 - 2 * cosine).mean()
-
-
-def cosine_momentum(base: float, progress: float) -> float:
-    """BYOL's target momentum at ``progress`` (0 to 1) of the run: ``base`` rising to 1."""
-    return 1 - (1 - base) * (math.cos(math.pi * progress) + 1) / 2
 
 
 def embedding_std(projections: torch.Tensor) -> torch.Tensor:
@@ -144,7 +138,5 @@ class BYOL(Method):
         """The target moves towards the online network: ξ ← τ ξ + (1 − τ) θ."""
         if self.target is None:
             return
-        tau = cosine_momentum(self.momentum, self.progress)
-        online = [*self.backbone.parameters(), *self.projector.parameters()]
-        for target, weights in zip(self.target.parameters(), online, strict=True):
-            target.lerp_(weights, 1 - tau)
+        momentum_update(self.target, (self.backbone, self.projector),
+                        cosine_momentum(self.momentum, self.progress))

@@ -53,8 +53,7 @@ from torch import nn
 from fgssl import distributed
 from fgssl.gpu_augment import BatchSimCLRViews
 from fgssl.methods.about import Entry, Option, Schedule, schedules
-from fgssl.methods.base import Log, Method, sgd
-from fgssl.methods.byol import cosine_momentum
+from fgssl.methods.base import Log, Method, cosine_momentum, momentum_update, sgd
 from fgssl.models.backbones import build_backbone
 
 
@@ -206,7 +205,5 @@ class DINO(Method):
     @torch.no_grad()
     def after_step(self, optimizer_index: int) -> None:
         """The teacher moves towards the student: ξ ← τ ξ + (1 − τ) θ, τ on a cosine to 1."""
-        tau = cosine_momentum(self.momentum, self.progress)
-        student = [*self.backbone.parameters(), *self.head.parameters()]
-        for teacher, weights in zip(self.teacher.parameters(), student, strict=True):
-            teacher.lerp_(weights, 1 - tau)
+        momentum_update(self.teacher, (self.backbone, self.head),
+                        cosine_momentum(self.momentum, self.progress))

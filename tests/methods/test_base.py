@@ -10,7 +10,7 @@ from torch import nn
 
 from fgssl.config import PROFILE_NAMES, profile
 from fgssl.methods.about import Entry, Option, Schedule, schedules
-from fgssl.methods.base import Method
+from fgssl.methods.base import Method, cosine_momentum, momentum_update
 from fgssl.methods.jigsaw import Jigsaw
 from fgssl.methods.registry import method_classes
 from fgssl.methods.srgan import SRGAN
@@ -136,3 +136,25 @@ def test_evaluating_seeds_the_block_and_restores_mode_and_random_state():
         method.train()
         raise RuntimeError
     assert not method.training                       # restored even after an error
+
+
+def test_the_momentum_rises_on_a_cosine_to_one():
+    assert cosine_momentum(0.99, 0.0) == pytest.approx(0.99)
+    assert cosine_momentum(0.99, 0.5) == pytest.approx(0.995)
+    assert cosine_momentum(0.99, 1.0) == pytest.approx(1.0)
+    assert cosine_momentum(0.0, 0.0) == 0.0
+
+
+def test_the_momentum_update_moves_the_target_by_one_minus_tau_towards_the_online_weights():
+    torch.manual_seed(0)
+    online = (nn.Linear(3, 4), nn.Linear(4, 2))
+    target = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    before = [p.clone() for p in target.parameters()]
+    momentum_update(target, online, 0.9)
+    weights = [p for module in online for p in module.parameters()]
+    for moved, old, fast in zip(target.parameters(), before, weights, strict=True):
+        assert torch.allclose(moved, 0.9 * old + 0.1 * fast)
+    momentum_update(target, online, 0.0)  # τ = 0: the target is the online network
+    assert all(torch.equal(a, b) for a, b in zip(target.parameters(), weights, strict=True))
+    with pytest.raises(ValueError):  # a target of another shape is an error, not a silent zip
+        momentum_update(nn.Linear(3, 4), online, 0.5)

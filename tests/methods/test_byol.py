@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
-from fgssl.methods.byol import BYOL, byol_loss, cosine_momentum, embedding_std
+from fgssl.methods.byol import BYOL, byol_loss, embedding_std
 from fgssl.train import Hardware, Hyperparameters, Watch, fit
 from tests.gloo import on_two_ranks
 from tests.toy_methods import Interrupt
@@ -30,13 +30,6 @@ def test_byol_loss_matches_the_formula_and_its_gradients(n, d):
                     strict=True):
         assert torch.allclose(a, b, atol=1e-12)
     assert byol_loss(p, 3 * p).item() == pytest.approx(0, abs=1e-12)  # scale does not matter
-
-
-def test_the_momentum_rises_on_a_cosine_to_one():
-    assert cosine_momentum(0.99, 0.0) == pytest.approx(0.99)
-    assert cosine_momentum(0.99, 0.5) == pytest.approx(0.995)
-    assert cosine_momentum(0.99, 1.0) == pytest.approx(1.0)
-    assert cosine_momentum(0.0, 0.0) == 0.0
 
 
 def test_embedding_std_tells_spread_from_collapse():
