@@ -9,7 +9,7 @@ epoch), a JSON history, an atomic checkpoint after every epoch, exact resumption
 a momentum target's too —, optimizer, schedule, epoch and random state), a NaN/inf check that
 stops with a clear message while the last good checkpoint stays on disk, a suggested batch
 size when the GPU runs out of memory, and DistributedDataParallel under ``torchrun``
-(:mod:`fgssl.distributed`). The host waits for the device only a few times per epoch
+(:mod:`fgssl.torchrun`). The host waits for the device only a few times per epoch
 (logging), never every step. It knows the Method interface, and nothing about evaluation.
 
 Example::
@@ -37,11 +37,10 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from fgssl import distributed
+from fgssl import torchrun
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.data.batches import DATA_PATHS, DeviceBatches, LoaderBatches, training_batches
-from fgssl.distributed import Launch
 from fgssl.files import atomic_write_json, exclusive
 from fgssl.methods.base import Inputs, Log, Method, Step
 from fgssl.optimisation import Optimisation, optimisation, to_device
@@ -137,7 +136,7 @@ class _Run:
 
     method: Method
     model: nn.Module
-    launch: Launch | None
+    launch: torchrun.Launch | None
     device: torch.device
     batches: DeviceBatches | LoaderBatches
     opt: Optimisation
@@ -193,7 +192,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
             for epoch in range(first_epoch, run.epochs):
                 record = _train_epoch(run, epoch, watch, out, bar)
                 _end_epoch(run, record, watch, out, bar)
-                if watch.stop is not None and distributed.from_main(
+                if watch.stop is not None and torchrun.from_main(
                         run.main and watch.stop(method.history), run.launch):
                     break
         except torch.OutOfMemoryError as error:
@@ -206,7 +205,7 @@ def fit(method: Method, data: Dataset, profile: Profile | str | None = None,
 def _start(method: Method, data: Dataset, prof: Profile, hyper: Hyperparameters,
            hardware: Hardware, watch: Watch) -> _Run:
     """Device, processes, batches, the method on the device, its optimisation."""
-    launch = distributed.start(hardware.device)
+    launch = torchrun.start(hardware.device)
     world = launch.world if launch is not None else 1
     epochs = hyper.epochs or type(method).epochs_for(prof)
     batch_size = min(hyper.batch_size or type(method).batch_size_for(prof), len(data))
@@ -291,10 +290,10 @@ def _end_epoch(run: _Run, record: dict[str, Any], watch: Watch, out: Path | None
         short: form.format(record[key]) for short, (key, form) in _SHOWN.items()
         if key in record})
     run.method.history.append(record)
-    randomness = distributed.gather(_random_state(run.device), run.launch)
+    randomness = torchrun.gather(_random_state(run.device), run.launch)
     if out is not None and run.main:
         _save(out, run, epoch, randomness)
-    distributed.barrier(run.launch)
+    torchrun.barrier(run.launch)
 
 
 def _ddp_step(model: nn.Module, inputs: Inputs, labels: torch.Tensor) -> Iterator[Step]:
@@ -329,7 +328,7 @@ def _check_finite(logs: dict[str, float], run: _Run, epoch: int, step: int, step
                   out: Path | None, bar: Any) -> None:
     """Stop with a clear message when the mean loss of the last ``steps`` steps (up to
     ``step``) is NaN or infinite on any rank; the last checkpoint stays."""
-    if not distributed.any_rank(not math.isfinite(logs["loss"]), run.launch):
+    if not torchrun.any_rank(not math.isfinite(logs["loss"]), run.launch):
         return
     bar.close()
     kept = f"the checkpoint of epoch {epoch} in {out}" if out is not None and epoch > 0 \
@@ -346,7 +345,7 @@ def _random_state(device: torch.device) -> dict[str, Any]:
     return state
 
 
-def _restore_random_state(checkpoint: dict[str, Any], launch: Launch | None,
+def _restore_random_state(checkpoint: dict[str, Any], launch: torchrun.Launch | None,
                           device: torch.device) -> None:
     """This rank's random state from a checkpoint (rank 0's when it was saved by fewer
     processes: training continues correctly, just not draw for draw)."""

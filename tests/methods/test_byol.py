@@ -122,7 +122,7 @@ def _halves(rank: int, world: int) -> dict:
 def test_two_processes_with_half_the_batch_each_give_the_one_process_loss(tmp_path):
     """BYOL's loss is a mean over images: DDP's averaging over ranks gives the whole batch's
     loss and gradients (the target's update after each step is tested under torchrun with a
-    momentum toy in tests/test_distributed.py)."""
+    momentum toy in tests/test_torchrun.py)."""
     ranks = on_two_ranks(_halves, tmp_path)
     generator = torch.Generator().manual_seed(0)
     p, z = (torch.randn(8, 6, generator=generator, dtype=torch.float64) for _ in range(2))
