@@ -23,7 +23,7 @@ from fgssl.files import read_json
 from fgssl.utils import CHECKPOINT
 
 EVALUATION = ("fgssl.evaluate.protocol", "fgssl.evaluate.finetune",
-              "fgssl.viz.summary")  # where an evaluation's results and figures are computed
+              "fgssl.study.figures")  # where an evaluation's results and figures are computed
 
 
 def code_fingerprint(roots: Sequence[str] = EVALUATION, package: Path = source.PACKAGE) -> str:

@@ -225,8 +225,8 @@ def _run_units(units: list[Unit], ready: set[Unit], settings: Settings, workers:
 
 def _write_outputs(results: dict[str, Any], out: Path) -> None:
     """results.json, results.md (the table and what each row is) and label_efficiency.png."""
+    from fgssl.study.figures import figures_table
     from fgssl.viz.results import label_efficiency  # matplotlib: only when writing figures
-    from fgssl.viz.summary import figures_table
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(results, out / "results.json")

@@ -5,7 +5,7 @@ A *unit* is a pretraining run and the evaluations of the entries it serves (``sr
 weights, or an entry trained end to end on each label budget). :func:`run_unit` trains (or
 reuses) the unit's model, then evaluates each of its entries with
 :func:`~fgssl.evaluate.protocol.evaluate_jobs` and draws its figures
-(:func:`~fgssl.viz.summary.feature_views`); each entry's evaluation is kept in
+(:func:`~fgssl.study.figures.feature_views`); each entry's evaluation is kept in
 ``<out>/evaluations/<entry>.json`` (:mod:`fgssl.study.cache`), so that a later run reads it
 back (:func:`is_ready`).
 """
@@ -215,7 +215,7 @@ def _complete(entry: str, saved: dict[str, Any] | None, settings: Settings) -> b
 def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report: Report
               ) -> dict[str, Any]:
     """An entry's evaluation — ``results`` and their ``wall_s``; for a backbone also its
-    ``figures`` (:func:`~fgssl.viz.summary.feature_views`) and ``figures_s`` — computed, or
+    ``figures`` (:func:`~fgssl.study.figures.feature_views`) and ``figures_s`` — computed, or
     read back from ``out/evaluations/`` when a run saved it for the same key."""
     saved = _cached(entry, settings) or {"key": _cache_key(entry, settings)}
     if _complete(entry, saved, settings):
@@ -236,7 +236,7 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
                                     recipe=recipe, on_step=steps)
         saved.update(results=results, wall_s=time.perf_counter() - begun)
     if not declared.end_to_end:
-        from fgssl.viz.summary import FIGURES, feature_views  # matplotlib: only when drawing
+        from fgssl.study.figures import FIGURES, feature_views  # matplotlib: only when drawing
 
         assert backbone is not None
         report("phase", f"{entry}: figures")

@@ -3,8 +3,8 @@ import pytest
 
 from fgssl.config import profile
 from fgssl.data import catalog
+from fgssl.study.figures import feature_views
 from fgssl.study.runs import backbone_for
-from fgssl.viz.summary import feature_views
 
 matplotlib.use("Agg")
 
