@@ -24,7 +24,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,9 +131,8 @@ def recipe_epochs(recipe: Recipe, prof: Profile) -> int:
 
 def heads() -> list[str]:
     """The heads a recipe can put on a backbone: ``"linear"``, and each registered method
-    that takes a given backbone at a relative rate and has ``logits`` (PMG)."""
-    return ["linear"] + [cls.name for cls in method_classes() if hasattr(cls, "logits")
-                         and "backbone_lr_factor" in inspect.signature(cls).parameters]
+    that says it is one (``fine_tuning_head``: PMG)."""
+    return ["linear"] + [cls.name for cls in method_classes() if cls.fine_tuning_head]
 
 
 def _model(backbone: nn.Module, recipe: Recipe, num_classes: int, image_size: int) -> Method:

@@ -75,9 +75,19 @@ class Method(nn.Module):
     runtime_arguments: ClassVar[tuple[str, ...]] = ()
     # settings whose default the constructor resolves and records (``record_setting``)
     resolved_settings: ClassVar[tuple[str, ...]] = ()
+    # True: fine-tuning may put a pretrained backbone under this method as its head (PMG): it
+    # is built as cls(num_classes, image_size=, backbone=, backbone_lr_factor=) and classifies
+    # with ``logits(images)``
+    fine_tuning_head: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("fine_tuning_head"):
+            missing = sorted({"num_classes", "image_size", "backbone", "backbone_lr_factor"}
+                             - set(inspect.signature(cls.__init__).parameters))
+            if missing or not callable(getattr(cls, "logits", None)):
+                raise TypeError(f"{cls.__name__} is a fine_tuning_head: its constructor needs "
+                                f"{', '.join(missing) or 'nothing more'} and it needs logits()")
         if "__init__" in cls.__dict__:
             cls.__init__ = _recording_settings(cls.__init__)  # type: ignore[method-assign]
 

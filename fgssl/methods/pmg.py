@@ -124,6 +124,7 @@ class PMG(Method):
     learns_from_labels = True
     base_lr = 0.2
     runtime_arguments = ("backbone", "backbone_lr_factor")  # how fast a given backbone learns
+    fine_tuning_head = True  # the study fine-tunes ImageNet weights under PMG's heads
     schedule = schedules(cpu=Schedule(epochs=15, batch_size=64),
                          gpu=Schedule(epochs=50, batch_size=32),
                          full=Schedule(epochs=50, batch_size=32))

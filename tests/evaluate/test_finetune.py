@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
-from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune, predict
+from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune, heads, predict
+from fgssl.methods import registry
 from fgssl.methods.about import Recipe
 from fgssl.methods.pmg import PMG
 from fgssl.models.backbones import build_backbone
@@ -110,3 +111,16 @@ def test_an_unknown_head_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown head 'mlp': choose one of linear, pmg"):
         finetune(build_backbone("small_cnn"), _easy(), _easy(), num_classes=2, profile="ci",
                  recipe=Recipe("mlp"))
+
+
+def test_the_heads_are_linear_and_the_methods_that_say_they_are_one():
+    assert heads() == ["linear", "pmg"]
+
+    class _OtherHead(PMG):
+        name = "other_head"
+
+    registry.register(_OtherHead)
+    try:
+        assert heads() == ["linear", "pmg", "other_head"]
+    finally:
+        registry.unregister(_OtherHead)

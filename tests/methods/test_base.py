@@ -158,3 +158,24 @@ def test_the_momentum_update_moves_the_target_by_one_minus_tau_towards_the_onlin
     assert all(torch.equal(a, b) for a, b in zip(target.parameters(), weights, strict=True))
     with pytest.raises(ValueError):  # a target of another shape is an error, not a silent zip
         momentum_update(nn.Linear(3, 4), online, 0.5)
+
+
+def test_a_fine_tuning_head_must_take_a_backbone_and_classify():
+    with pytest.raises(TypeError, match=r"backbone, backbone_lr_factor.*logits"):
+        class _NotAHead(Method):
+            fine_tuning_head = True
+
+            def __init__(self, num_classes: int, image_size: int = 32) -> None:
+                super().__init__(nn.Identity())
+
+    class _Head(Method):
+        fine_tuning_head = True
+
+        def __init__(self, num_classes: int, image_size: int = 32,
+                     backbone: nn.Module | None = None, backbone_lr_factor: float = 1.0) -> None:
+            super().__init__(backbone or nn.Identity())
+
+        def logits(self, images: torch.Tensor) -> torch.Tensor:
+            return images
+
+    assert _Head.fine_tuning_head and not Method.fine_tuning_head
