@@ -28,7 +28,8 @@ def label_efficiency(rows: list[dict[str, Any]]) -> Figure:
     figure, axes = plt.subplots(1, len(protocols), figsize=(4.2 * len(protocols), 3.6),
                                 sharey=True, squeeze=False)
     methods = list(dict.fromkeys(row["method"] for row in rows if row["protocol"] in PANELS))
-    colours = dict(zip(methods, plt.get_cmap("tab10").colors, strict=False))
+    palette = plt.get_cmap("tab20").colors  # 20 colours, reused beyond (the demo has 16 rows)
+    colours = {method: palette[i % len(palette)] for i, method in enumerate(methods)}
     floor = sorted((row["labels"], row["top1_mean"]) for row in rows
                    if row["protocol"] == FLOOR)
     for ax, protocol in zip(axes[0], protocols, strict=True):

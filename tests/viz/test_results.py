@@ -26,3 +26,13 @@ def test_one_panel_per_protocol_with_a_line_per_method_and_the_floor():
 def test_nothing_to_plot_is_a_clear_error():
     with pytest.raises(ValueError, match="no rows"):
         label_efficiency([_row("majority class", "floor", 1.0, 0.04)])
+
+
+def test_every_method_of_a_full_demo_gets_a_line_of_its_own_colour():
+    methods = [f"method{i}" for i in range(16)]  # the demo's rows, all asked for
+    figure = label_efficiency([_row(m, "linear", 1.0, 0.1 + i / 100)
+                               for i, m in enumerate(methods)])
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    assert labels == methods
+    colours = [tuple(handle.lines[0].get_color()) for handle in handles]
+    assert len(set(colours[:16])) == 16
