@@ -77,7 +77,7 @@ def study_trainings(cell: int, prof: Any) -> Iterator[Training]:
     the low-label point, and an end-to-end entry's training on it."""
     from fgssl.data.catalog import synthbirds_sizes
     from fgssl.evaluate.comparison import low_label_fraction
-    from fgssl.evaluate.finetune import FineTune
+    from fgssl.evaluate.finetune import FINETUNE, recipe_epochs
     from fgssl.study.entries import check_entries, study_entries
 
     per_class = synthbirds_sizes(prof)["train"] // 24
@@ -90,18 +90,19 @@ def study_trainings(cell: int, prof: Any) -> Iterator[Training]:
         if entry.end_to_end is not None:
             recipe = entry.end_to_end
             head = item.method if recipe.head != "linear" else "supervised"
-            epochs = FineTune.epochs_for(prof) if recipe.epochs_of == FineTune.name else None
+            epochs = recipe_epochs(FINETUNE, prof) if recipe.epochs_of == FINETUNE.epochs_of \
+                else None
             yield Training(cell, head, epochs=epochs, labels=low, repeats=DEMO_SEEDS,
                            entry=name)
         elif entry.weights != "imagenet" and not entry.not_finetuned \
                 and not entry.all_labels_only:
-            yield Training(cell, "supervised", epochs=FineTune.epochs_for(prof), labels=low,
+            yield Training(cell, "supervised", epochs=recipe_epochs(FINETUNE, prof), labels=low,
                            repeats=DEMO_SEEDS, entry=name)
 
 
 def notebook_trainings(path: Path, prof: Any) -> Iterator[Training]:
     """The trainings of notebook ``path``, in the order its cells ask for them."""
-    from fgssl.evaluate.finetune import FineTune
+    from fgssl.evaluate.finetune import FINETUNE, recipe_epochs
     from fgssl.methods.registry import method_classes
 
     namespace = {"prof": prof, "max": max, "min": min,
@@ -131,7 +132,7 @@ def notebook_trainings(path: Path, prof: Any) -> Iterator[Training]:
                 elif node.func.id == "run_demo" and "data" not in arguments:
                     yield from study_trainings(cell, prof)
                 elif node.func.id == "finetune":  # a backbone tuned on train (repeated)
-                    yield Training(cell, "supervised", epochs=FineTune.epochs_for(prof),
+                    yield Training(cell, "supervised", epochs=recipe_epochs(FINETUNE, prof),
                                    entry=f"finetune in cell {cell}")
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                     and isinstance(statement.targets[0], ast.Name):

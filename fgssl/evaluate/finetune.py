@@ -36,35 +36,15 @@ from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.features import extract_features
 from fgssl.methods.about import Recipe, Schedule, schedules
-from fgssl.methods.base import Method, sgd
+from fgssl.methods.base import Method
 from fgssl.methods.registry import method_class, method_classes
-from fgssl.methods.supervised import Supervised
 from fgssl.train import Hardware, Hyperparameters, ProgressHook, Watch, fit
 
 FINETUNE = Recipe()  # a pretrained backbone under a new linear classifier, at a tenth its rate
-
-
-class FineTune(Supervised):
-    """The supervised recipe on a copy of a given backbone, with a smaller backbone rate."""
-
-    name = "finetune"
-    schedule = schedules(cpu=Schedule(epochs=6, batch_size=64),
-                         gpu=Schedule(epochs=30, batch_size=64),
-                         full=Schedule(epochs=30, batch_size=64))
-    entries = ()
-
-    def __init__(self, backbone: nn.Module, num_classes: int, image_size: int = 32,
-                 backbone_lr_factor: float = 0.1) -> None:
-        if not 0 <= backbone_lr_factor <= 1:
-            raise ValueError(f"backbone_lr_factor must be in [0, 1], got {backbone_lr_factor}")
-        super().__init__(num_classes, image_size=image_size, backbone=copy.deepcopy(backbone))
-        self.backbone.requires_grad_(True)
-        self.backbone_lr_factor = backbone_lr_factor
-
-    def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
-        """SGD with the backbone at ``backbone_lr_factor`` x ``lr``; no decay on norms, biases."""
-        return [sgd([(list(self.backbone.parameters()), self.backbone_lr_factor),
-                     (list(self.classifier.parameters()), 1.0)], lr, weight_decay)]
+FINETUNE_SCHEDULE = schedules(cpu=Schedule(epochs=6, batch_size=64),  # the protocol's, at most
+                              gpu=Schedule(epochs=30, batch_size=64),
+                              full=Schedule(epochs=30, batch_size=64))
+LINEAR_HEAD = "supervised"  # the method whose classifier is the "linear" head
 
 
 class _Logits(nn.Module):
@@ -123,27 +103,29 @@ class FineTuned:
 
 
 def recipe_epochs(recipe: Recipe, prof: Profile) -> int:
-    """The epochs a recipe trains for at most: the fine-tuning protocol's schedule, or the
-    schedule of the method it names."""
-    owner = FineTune if recipe.epochs_of == FineTune.name else method_class(recipe.epochs_of)
-    return owner.epochs_for(prof)
+    """The epochs a recipe trains for at most: the fine-tuning protocol's schedule
+    (:data:`FINETUNE_SCHEDULE`, else the profile's), or the schedule of the method it names."""
+    if recipe.epochs_of != "finetune":
+        return method_class(recipe.epochs_of).epochs_for(prof)
+    return FINETUNE_SCHEDULE[prof.name].epochs if prof.name in FINETUNE_SCHEDULE \
+        else prof.epochs
 
 
-def heads() -> list[str]:
-    """The heads a recipe can put on a backbone: ``"linear"``, and each registered method
-    that says it is one (``fine_tuning_head``: PMG)."""
-    return ["linear"] + [cls.name for cls in method_classes() if cls.fine_tuning_head]
+def heads() -> dict[str, str]:
+    """The heads a recipe can put on a backbone, each with the method that is it: each
+    registered method that says it is one (``fine_tuning_head``), the supervised baseline's
+    named ``"linear"`` (a new linear classifier, as SSL papers fine-tune)."""
+    return {"linear" if cls.name == LINEAR_HEAD else cls.name: cls.name
+            for cls in method_classes() if cls.fine_tuning_head}
 
 
 def _model(backbone: nn.Module, recipe: Recipe, num_classes: int, image_size: int) -> Method:
     """The network a recipe trains: a copy of ``backbone`` under the recipe's head."""
     if recipe.head not in heads():
         raise ValueError(f"unknown head {recipe.head!r}: choose one of {', '.join(heads())}")
-    if recipe.head == "linear":
-        return FineTune(backbone, num_classes, image_size, recipe.backbone_lr_factor)
-    return method_class(recipe.head)(num_classes, image_size=image_size,
-                                     backbone=copy.deepcopy(backbone).requires_grad_(True),
-                                     backbone_lr_factor=recipe.backbone_lr_factor)
+    return method_class(heads()[recipe.head])(
+        num_classes, image_size=image_size, backbone=copy.deepcopy(backbone).requires_grad_(True),
+        backbone_lr_factor=recipe.backbone_lr_factor)
 
 
 def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int,

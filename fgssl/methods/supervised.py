@@ -13,7 +13,7 @@ from torch import nn
 
 from fgssl.gpu_augment import RandomResizedCrop
 from fgssl.methods.about import Entry, Recipe, Schedule, schedules
-from fgssl.methods.base import Log, Method
+from fgssl.methods.base import Log, Method, sgd
 from fgssl.models.backbones import build_backbone
 from fgssl.models.heads import LinearClassifier
 from fgssl.transforms import MEAN, STD
@@ -30,13 +30,15 @@ def labelled_augmentation(image_size: int) -> nn.Sequential:
 
 class Supervised(Method):
     """Cross-entropy on ``classifier(backbone(augment(image)))``; a new ``backbone_name``
-    backbone unless a ``backbone`` module is given (fine-tuning passes a pretrained one)."""
+    backbone unless a ``backbone`` module is given (fine-tuning passes a copy of a pretrained
+    one, to learn at ``backbone_lr_factor`` times the classifier's rate)."""
 
     name = "supervised"
     summary = "the same backbone trained with labels (the ceiling)"
     learns_from_labels = True
     base_lr = 0.2
-    runtime_arguments = ("backbone",)
+    runtime_arguments = ("backbone", "backbone_lr_factor")
+    fine_tuning_head = True  # fine-tuning's "linear" head: a pretrained backbone under a new one
     # cpu: where its val accuracy stops rising (docs/RESULTS.md): the ceiling for every row
     schedule = schedules(cpu=Schedule(epochs=120, batch_size=64),
                          gpu=Schedule(epochs=100, batch_size=64),
@@ -50,11 +52,20 @@ class Supervised(Method):
     )
 
     def __init__(self, num_classes: int, backbone_name: str = "small_cnn",
-                 image_size: int = 32, backbone: nn.Module | None = None) -> None:
+                 image_size: int = 32, backbone: nn.Module | None = None,
+                 backbone_lr_factor: float = 1.0) -> None:
+        if not 0 <= backbone_lr_factor <= 1:
+            raise ValueError(f"backbone_lr_factor must be in [0, 1], got {backbone_lr_factor}")
         super().__init__(backbone if backbone is not None
                          else build_backbone(backbone_name, image_size))
+        self.backbone_lr_factor = backbone_lr_factor  # fine-tuning: 0.1, pretrained features
         self.classifier = LinearClassifier(self.backbone.feature_dim, num_classes)
         self.augment = labelled_augmentation(image_size)
+
+    def optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        """SGD with the backbone at ``backbone_lr_factor`` x ``lr``; no decay on norms, biases."""
+        return [sgd([(list(self.backbone.parameters()), self.backbone_lr_factor),
+                     (list(self.classifier.parameters()), 1.0)], lr, weight_decay)]
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Class logits (B, classes) of standardised images (B, 3, H, W)."""

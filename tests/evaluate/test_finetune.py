@@ -3,10 +3,11 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
-from fgssl.evaluate.finetune import BestOnVal, FineTune, finetune, heads, predict
+from fgssl.evaluate.finetune import BestOnVal, finetune, heads, predict
 from fgssl.methods import registry
 from fgssl.methods.about import Recipe
 from fgssl.methods.pmg import PMG
+from fgssl.methods.supervised import Supervised
 from fgssl.models.backbones import build_backbone
 
 
@@ -20,7 +21,8 @@ def _easy(n: int = 64, seed: int = 0) -> CachedImages:
 
 
 def test_the_backbone_learns_ten_times_slower_than_the_new_classifier():
-    model = FineTune(build_backbone("small_cnn"), num_classes=3, image_size=16)
+    model = Supervised(3, image_size=16, backbone=build_backbone("small_cnn"),
+                       backbone_lr_factor=0.1)
     optimizer = model.optimizers(lr=0.5, weight_decay=1e-4)[0]
     by_rate = {}
     for group in optimizer.param_groups:
@@ -52,12 +54,12 @@ def test_finetuning_changes_a_copy_and_keeps_the_best_val_epoch():
     assert not tuned.model.training
 
 
-class _Scripted(FineTune):
+class _Scripted(Supervised):
     """Val accuracies from a script instead of from training: on val (10 images, labels
     0, 1, 0, 1, ...) the first ``score`` x 10 predictions are right, the others wrong."""
 
     def __init__(self, scores: list[float]) -> None:
-        super().__init__(build_backbone("small_cnn"), num_classes=2, image_size=16)
+        super().__init__(2, image_size=16, backbone=build_backbone("small_cnn"))
         self.scores = iter(scores)
 
     def logits(self, images):
@@ -114,13 +116,13 @@ def test_an_unknown_head_is_a_clear_error():
 
 
 def test_the_heads_are_linear_and_the_methods_that_say_they_are_one():
-    assert heads() == ["linear", "pmg"]
+    assert heads() == {"linear": "supervised", "pmg": "pmg"}
 
     class _OtherHead(PMG):
         name = "other_head"
 
     registry.register(_OtherHead)
     try:
-        assert heads() == ["linear", "pmg", "other_head"]
+        assert list(heads()) == ["linear", "pmg", "other_head"]
     finally:
         registry.unregister(_OtherHead)
