@@ -135,8 +135,8 @@ class SRGAN(Method):
         Entry("srgan-d", "SRGAN's discriminator, shown images at the size it judged in training "
                          "(its high-resolution size: 64 px in the ci and cpu profiles, where "
                          "the other rows see 32 px)", features="d", cost=250,
-              not_finetuned="at 64 px it is the study's costliest fine-tuning, and on SynthBirds "
-                            "it did no better than its frozen probe (docs/EXPERIMENTS.md)"),
+              not_finetuned="at 64 px it is the study's costliest fine-tuning (what it gave "
+                            "when tried: docs/EXPERIMENTS.md)"),
         Entry("srgan-g", "SRGAN's generator", features="g", cost=240,
               not_finetuned="its trunk keeps full resolution: fine-tuning it costs about 7x a "
                             "small CNN's"),
