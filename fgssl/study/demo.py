@@ -39,6 +39,7 @@ import functools
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,21 @@ from fgssl.study.units import (
 from fgssl.workers import ProgressBars, default_workers, run_all
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a study run will do, decided before anything trains: its settings (profile,
+    data, label budgets, seeds, where it writes), the entries (rows) and the units of work
+    that make them, the units already done (read back), how many run side by side, and the
+    entries left out with why."""
+
+    settings: Settings
+    entries: list[str]
+    units: list[Unit]
+    ready: set[Unit]
+    workers: int
+    skipped: dict[str, str]
+
+
 def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
              root: str | None = None, out: str | Path | None = None,
              methods: Sequence[str] | None = None, seeds: int = 2, progress_bars: bool = True,
@@ -82,13 +98,34 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     size (default: the profile's). By default it writes to :func:`demo_out`."""
     started = time.perf_counter()
     prof = at_size(profile if isinstance(profile, Profile) else get_profile(profile), size)
+    out = Path(out) if out is not None else demo_out(prof, data, root)
+    say = _timed(log)
+    say(f"data: {data}{f' in {root}' if root is not None else ''} for the {prof.name} profile"
+        f" at {prof.image_size} px")
+    plan = plan_demo(prof, data, root, out, methods, seeds, workers, log)
+    with ProgressBars(plan.workers, progress_bars) as bars:
+        done = _run_units(plan.units, plan.ready, plan.settings, plan.workers, bars, say)
+    for unit in plan.units:
+        for message in done[unit].warnings:
+            warnings.warn(message, stacklevel=2)
+    results = _assemble(plan, done, time.perf_counter() - started)
+    _write_outputs(results, out)
+    log("\n" + markdown_table(results["rows"]))
+    log(f"\nfgssl demo: {results['wall_s']:.0f} s; results in {out}")
+    return results
+
+
+def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
+              methods: Sequence[str] | None, seeds: int, workers: int | None,
+              log: Callable[[str], None]) -> Plan:
+    """Check the request, prepare the data (rendered or indexed once, before any worker reads
+    it), leave out what needs ImageNet weights that are not here, and say what will run."""
     entries = check_entries(methods)
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
-    out = Path(out) if out is not None else demo_out(prof, data, root)
     table = study_entries()
     skipped = {}
     for entry in (e for e in entries if table[e].entry.weights == "imagenet"):
@@ -101,9 +138,6 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
     if not entries:
         raise ValueError(f"nothing left to evaluate: {'; '.join(skipped.values())}; "
                          "choose other --methods")
-    say = _timed(log)
-    say(f"data: {data}{f' in {root}' if root is not None else ''} for the {prof.name} profile"
-        f" at {prof.image_size} px")
     info = catalog.prepare(data, root, prof.name)
     if not info["splits"]["train"]:
         raise ValueError(f"{root or data} has no labelled images, and the study judges features "
@@ -135,29 +169,30 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else
            f"{workers} side by side (--workers 1 for one at a time)"))
-    with ProgressBars(workers, progress_bars) as bars:
-        done = _run_units(units, ready, settings, workers, bars, say)
-    for unit in units:
-        for message in done[unit].warnings:
-            warnings.warn(message, stacklevel=2)
-    models = {entry: model for entry in entries for unit in units
+    return Plan(settings, entries, units, ready, workers, skipped)
+
+
+def _assemble(plan: Plan, done: dict[Unit, UnitResult], wall_s: float) -> dict[str, Any]:
+    """``results.json``: the rows of every entry (and the majority-class floor), the models
+    and what they cost, the figures, and what the numbers are over."""
+    settings, table = plan.settings, study_entries()
+    models = {entry: model for entry in plan.entries for unit in plan.units
               for name, model in done[unit].models.items() if name == entry}
-    evaluated = {entry: done[unit].evaluations[entry] for entry in entries
-                 for unit in units if entry in unit.entries}
+    evaluated = {entry: done[unit].evaluations[entry] for entry in plan.entries
+                 for unit in plan.units if entry in unit.entries}
     rows = [row for entry, saved in evaluated.items()
             for row in rows_from_results(entry, saved["results"], saved["wall_s"])]
     rows += floor_rows([r for saved in evaluated.values() for r in saved["results"]])
-    results = {
-        "profile": prof.name, "image_size": prof.image_size, "data": data,
-        "dataset": settings.dataset, "date": time.strftime("%Y-%m-%d"),
-        "fgssl": VERSION, "wall_s": round(time.perf_counter() - started, 1),
-        "workers": workers,
+    return {
+        "profile": settings.profile.name, "image_size": settings.profile.image_size,
+        "data": settings.data, "dataset": settings.dataset, "date": time.strftime("%Y-%m-%d"),
+        "fgssl": VERSION, "wall_s": round(wall_s, 1), "workers": plan.workers,
         "compute_s": round(sum({m["checkpoint"]: m["train_s"] for m in models.values()}.values())
                            + sum(e["wall_s"] + e.get("figures_s", 0.0)
                                  for e in evaluated.values()), 1),
-        "fractions": list(fractions), "low_label_fraction": fractions[-1],
-        "evaluation_seeds": seeds, "pretraining_seeds": [PRETRAINING_SEED],
-        "not_finetuned": {e: table[e].entry.not_finetuned for e in entries
+        "fractions": list(settings.fractions), "low_label_fraction": settings.fractions[-1],
+        "evaluation_seeds": settings.seeds, "pretraining_seeds": [PRETRAINING_SEED],
+        "not_finetuned": {e: table[e].entry.not_finetuned for e in plan.entries
                           if table[e].entry.not_finetuned},
         "pretraining_note": "one pretraining run per method in every profile: the ± is over "
                             "evaluation seeds (label subsets, probe and classifier "
@@ -165,13 +200,9 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
                             "over pretraining seeds",
         "models": {name: {"description": describe(name), **model}
                    for name, model in models.items()},
-        "skipped": skipped, "rows": rows,
+        "skipped": plan.skipped, "rows": rows,
         "figures": {entry: {**saved["figures"], "seconds": round(saved["figures_s"], 1)}
                     for entry, saved in evaluated.items() if "figures" in saved}}
-    _write_outputs(results, out)
-    log("\n" + markdown_table(rows))
-    log(f"\nfgssl demo: {results['wall_s']:.0f} s; results in {out}")
-    return results
 
 
 def demo_out(prof: Profile, data: str, root: str | None = None) -> Path:

@@ -6,8 +6,7 @@ import pytest
 
 from fgssl.config import profile, runs_root
 from fgssl.models.backbones import build_backbone
-from fgssl.study import demo, units
-from fgssl.viz import summary
+from fgssl.study import demo, figures, units
 
 SSL = ("simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "vicreg")
 FINETUNED = ("simclr-object_crop", "jigsaw", "vicreg")
@@ -30,7 +29,7 @@ def study(tmp_path_factory):
         def no_evaluation(*args, **kwargs):
             raise AssertionError("the second run evaluated a model again")
         patch.setattr(units, "evaluate_jobs", no_evaluation)
-        patch.setattr(summary, "feature_views", no_evaluation)
+        patch.setattr(figures, "feature_views", no_evaluation)
         second = demo.run_demo(out=base / "demo", progress_bars=False, log=lambda _: None,
                                workers=1)
     return base / "demo", first, second, [str(w.message) for w in caught]
@@ -90,7 +89,7 @@ def test_every_backbone_gets_its_figures_and_their_numbers(study):
     out, results, _, _ = study
     assert set(results["figures"]) == {*SSL, "supervised", *RANDOM}  # not scratch: no model
     for name, numbers in results["figures"].items():
-        assert numbers["files"] == [f"{kind}_{name}.png" for kind in summary.FIGURES]
+        assert numbers["files"] == [f"{kind}_{name}.png" for kind in figures.FIGURES]
         assert all((out / file).stat().st_size > 5_000 for file in numbers["files"])
         assert 0 <= numbers["pointing"]["part"]["hit_rate"] <= 1
         assert numbers["retrieval"]["map@r"] > 0
