@@ -43,6 +43,8 @@ class Option:
         """``value`` if accepted, else a ``ValueError`` naming ``called`` (default: the
         parameter's name; the command line passes its flag) and what is accepted."""
         called = called or self.name
+        if value is None:  # the method decides (a resolved setting)
+            return value
         if self.choices and value not in self.choices:
             raise ValueError(f"{called} must be one of {', '.join(map(str, self.choices))}, "
                              f"got {value}")

@@ -29,8 +29,12 @@ Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-
 GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 1,024 outputs (the paper's
 weight-normalised last layer with its norm fixed at 1; 65,536 prototypes are for ViTs on
 ImageNet). As the paper does, the last layer is frozen at first (``freeze_last_layer``, a
-fraction of the run) and gradients are clipped to norm 3. Under torchrun the centre is the
-mean over every process's batch.
+fraction of the run) and gradients are clipped to norm 3. Local views are the paper's six from
+64 px up; below that (the ``cpu`` profile's 32 px) a local view is a 16 px crop that ends on a
+2×2 map, and there are none unless asked for. The global views are SimCLR's fine-grained
+ones (``variant="object_crop"``, colour jitter 0.25), as BYOL's are; docs/EXPERIMENTS.md has
+the runs behind both choices. Under torchrun the centre is the mean over every process's
+batch.
 
 Example::
 
@@ -100,23 +104,31 @@ class DINO(Method):
     name = "dino"
     summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
     base_lr = 0.3
-    schedule = schedules(gpu=Schedule(epochs=20))  # a class period on a T4 (docs/INSTRUCTORS.md)
-    options = (Option("local_crops", "local views per image, student only (default 6)",
-                      minimum=0),
+    # cpu: DINO needs steps (its teacher leaves the uniform answer within a few epochs, the
+    # backbone follows only after ~20 at batch 64: docs/EXPERIMENTS.md), 2-3x SimCLR's time;
+    # gpu: a class period on a T4 (docs/INSTRUCTORS.md)
+    schedule = schedules(cpu=Schedule(epochs=60, batch_size=64), gpu=Schedule(epochs=20))
+    options = (Option("local_crops", "local views per image, student only (default: 6 from "
+                                     "64 px, none below)", minimum=0),
                Option("teacher_temperature", "the teacher's softmax temperature after its "
                                              "warm-up (default 0.07)", minimum=0.001))
-    entries = (Entry("dino", "DINO: self-distillation, global and local crops", opt_in=True,
-                     cost=130),)
+    resolved_settings = ("local_crops",)  # None becomes the number of local views chosen
+    entries = (Entry("dino", "DINO: self-distillation of a momentum teacher (local crops from "
+                             "64 px)", opt_in=True, cost=800),)
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
-                 local_crops: int = 6, local_size: int | None = None,
+                 local_crops: int | None = None, local_size: int | None = None,
                  global_scale: tuple[float, float] = (0.4, 1.0),
                  local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 1024,
                  hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.996,
                  student_temperature: float = 0.1, teacher_temperature: float = 0.07,
                  warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
                  center_momentum: float = 0.9, freeze_last_layer: float = 0.05,
-                 clip: float | None = 3.0, jitter: float = 0.5) -> None:
+                 clip: float | None = 3.0, variant: str = "object_crop",
+                 jitter: float = 0.25) -> None:
+        if local_crops is None:  # at 32 px a local view is a 16 px crop: docs/EXPERIMENTS.md
+            local_crops = 6 if image_size >= 64 else 0
+            self.record_setting("local_crops", local_crops)
         if local_crops % 2:
             raise ValueError(f"local_crops must be even (they are drawn in pairs), got "
                              f"{local_crops}")
@@ -130,7 +142,8 @@ class DINO(Method):
                              teacher_temperature, teacher_warmup)
         self.center_momentum, self.freeze_last_layer = center_momentum, freeze_last_layer
         self.clip_gradients = clip
-        self.global_views = BatchSimCLRViews(image_size, jitter=jitter, crop_scale=global_scale)
+        self.global_views = BatchSimCLRViews(image_size, variant=variant, jitter=jitter,
+                                             crop_scale=global_scale)
         self.local_views = BatchSimCLRViews(local_size or image_size // 2, jitter=jitter,
                                             crop_scale=local_scale)
 

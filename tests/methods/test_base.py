@@ -179,3 +179,9 @@ def test_a_fine_tuning_head_must_take_a_backbone_and_classify():
             return images
 
     assert _Head.fine_tuning_head and not Method.fine_tuning_head
+
+
+def test_an_option_left_to_the_method_to_decide_is_not_checked_against_its_range():
+    assert Option("local_crops", "local views", minimum=0).check(None) is None
+    with pytest.raises(ValueError, match="at least 0"):
+        Option("local_crops", "local views", minimum=0).check(-2)
