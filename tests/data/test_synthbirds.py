@@ -3,6 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
+from fgssl.data import bird_drawing
 from fgssl.data import synthbirds as sb
 
 
@@ -86,7 +87,7 @@ def test_keypoints_land_on_their_parts():
     for image, label, points in zip(batch.images, batch.labels, batch.keypoints, strict=True):
         x, y = np.round(points[sb.KEYPOINT_NAMES.index("beak")]).astype(int)
         colour = image[y, x].astype(float) / 255
-        expected = np.array(sb._BEAK_RGB[sb.SPECIES_PARTS[label]["beak_colour"]])
+        expected = np.array(bird_drawing.BEAK_RGB[sb.SPECIES_PARTS[label]["beak_colour"]])
         beak_ok += np.abs(colour - expected).max() < 0.35
         ex, ey = np.floor(points[sb.KEYPOINT_NAMES.index("eye")]).astype(int)
         assert image[ey, ex].mean() < 90
