@@ -190,15 +190,7 @@ class SynthBirds:
         cast = per_image(lambda r: 1.0 + r.normal(0.0, 0.08, 3))
         noise = per_image(lambda r: r.uniform(0.01, 0.04))[:, 0]
 
-        # pixel grid -> bird coordinates (u forward, v down), per image: (B, H, W)
-        xs = (np.arange(size, dtype=np.float32) + 0.5) / size
-        gx = xs[None, None, :] - centre[:, 0, None, None]
-        gy = xs[None, :, None] - centre[:, 1, None, None]
-        cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-        s = scale[:, None, None]
-        u = (gx * cos + gy * sin) * (flip[:, None, None] / s)
-        v = (gy * cos - gx * sin) / s
-
+        xs, u, v = _bird_coordinates(centre, angle, scale, flip, size)
         image = drawing.background(clutter, xs, size)
         # shapes are evaluated only at the pixels near the bird
         near = np.flatnonzero((u > -0.75) & (u < 0.7) & (v > -0.33) & (v < 0.43))
@@ -211,15 +203,35 @@ class SynthBirds:
         bird_mask = np.zeros(image.shape[:3], dtype=bool)
         bird_mask.reshape(-1)[near] = bird_alpha > 0.5
 
-        gain = light[:, 0, None, None] + light[:, 1, None, None] * (xs[None, None, :] - 0.5) \
-            + light[:, 2, None, None] * (xs[None, :, None] - 0.5)
-        image *= gain[..., None] * cast[:, None, None, :]
-        for k, r in enumerate(rngs):  # uniform sensor noise with standard deviation noise[k]
-            image[k] += (r.random((size, size, 3), dtype=np.float32) - 0.5) * (3.464 * noise[k])
-        images = np.clip(image * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8)
+        images = _lit_and_noisy(image, xs, light, cast, noise, rngs)
 
         keypoints = drawing.bird_to_pixels(drawing.keypoints_uv(species), centre, angle, scale,
                                            flip, size)
         return RenderedBatch(images, labels, drawing.boxes(bird_mask), keypoints)
 
 
+def _bird_coordinates(centre: np.ndarray, angle: np.ndarray, scale: np.ndarray,
+                      flip: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pixel grid in bird coordinates (u forward, v down), per image: the pixel centres
+    ``xs`` (size,) in [0, 1], and ``u``, ``v`` (B, size, size) for each bird's ``centre``
+    (B, 2), ``angle``, ``scale`` (body length / image width) and ``flip`` (B,)."""
+    xs = (np.arange(size, dtype=np.float32) + 0.5) / size
+    gx = xs[None, None, :] - centre[:, 0, None, None]
+    gy = xs[None, :, None] - centre[:, 1, None, None]
+    cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    s = scale[:, None, None]
+    return xs, (gx * cos + gy * sin) * (flip[:, None, None] / s), (gy * cos - gx * sin) / s
+
+
+def _lit_and_noisy(image: np.ndarray, xs: np.ndarray, light: np.ndarray, cast: np.ndarray,
+                   noise: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+    """(B, H, W, 3) floats -> uint8 images under a lighting gradient (``light``: gain and its
+    x and y slopes, (B, 3)), a colour ``cast`` (B, 3) and uniform sensor noise of standard
+    deviation ``noise`` (B,), each image's drawn from its own generator."""
+    gain = light[:, 0, None, None] + light[:, 1, None, None] * (xs[None, None, :] - 0.5) \
+        + light[:, 2, None, None] * (xs[None, :, None] - 0.5)
+    image *= gain[..., None] * cast[:, None, None, :]
+    size = image.shape[1]
+    for k, r in enumerate(rngs):
+        image[k] += (r.random((size, size, 3), dtype=np.float32) - 0.5) * (3.464 * noise[k])
+    return np.clip(image * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8)
