@@ -19,6 +19,8 @@ Example::
     ...               hyper=Hyperparameters(epochs=2))
 """
 
+# Over 300 lines: the one loop with its checkpoints and exact resume, in the order they run.
+
 from __future__ import annotations
 
 import contextlib

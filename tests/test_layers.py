@@ -2,8 +2,11 @@
 The layers are the table in docs/ARCHITECTURE.md, read here, so the page and the check cannot
 drift apart; every module must be placed there (a new one fails until it is). Imports are
 read from the source (at module level or inside a function), so a lazy import that runs up
-the layers fails too, and so does an import cycle, between packages or between modules."""
+the layers fails too, and so does an import cycle, between packages or between modules.
+Files a reader holds in one sitting: at most 300 lines (or a line that says why more), and no
+function over 60."""
 
+import ast
 import graphlib
 import re
 from collections.abc import Callable
@@ -157,3 +160,33 @@ def test_the_check_finds_a_cycle_through_a_lazy_import(tmp_path):
         "def images():\n    from fgssl.data import catalog\n")
     assert sorted(set(_cycle(package))) == ["fgssl.data.catalog", "fgssl.data.cub"]
     assert _cycle(package, _package) == []
+
+
+MAX_LINES, MAX_FUNCTION_LINES, REASON = 300, 60, "# Over 300 lines: "
+
+
+def _too_long(package: Path) -> list[str]:
+    """Files over MAX_LINES without a line giving the reason, and functions over
+    MAX_FUNCTION_LINES."""
+    found = []
+    for module, path in source.modules(package).items():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_LINES and REASON not in text:
+            found.append(f"{module}: {len(text.splitlines())} lines and no '{REASON}...' line")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
+                    node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                found.append(f"{module}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    return found
+
+
+def test_files_and_functions_a_reader_holds_in_one_sitting(tmp_path):
+    assert _too_long(PACKAGE) == []
+    package = tmp_path / "fgssl"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "long.py").write_text("x = 1\n" * 301)
+    (package / "reasoned.py").write_text(f"{REASON}a catalogue.\n" + "x = 1\n" * 301)
+    (package / "step.py").write_text("def step():\n" + "    x = 1\n" * 60)
+    assert _too_long(package) == ["fgssl.long: 301 lines and no '# Over 300 lines: ...' line",
+                                  "fgssl.step.step: 61 lines"]

@@ -19,6 +19,8 @@ Example::
     ...                                                    # doctest: +SKIP
 """
 
+# Over 300 lines: a run's description, folder, training and timing, which travel together.
+
 from __future__ import annotations
 
 import dataclasses
