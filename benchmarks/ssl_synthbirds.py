@@ -97,9 +97,10 @@ def main() -> None:
             started = time.perf_counter()
             try:
                 method, history = pretrain(
-                    Run.of(name, prof, seed=seed, epochs=args.epochs, **options),
-                    args.out / spec.replace(":", "_") / f"seed{seed}", lr=args.lr,
-                    batch_size=args.batch, resume=False, progress_bar=False)
+                    Run.of(name, prof, seed=seed, epochs=args.epochs, batch_size=args.batch,
+                           lr=args.lr, **options),
+                    args.out / spec.replace(":", "_") / f"seed{seed}", resume=False,
+                    progress_bar=False)
             except FloatingPointError as error:  # a diverged run is a result too
                 runs[spec].append({"error": str(error)})
                 continue

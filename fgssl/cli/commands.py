@@ -60,12 +60,13 @@ def _data(args: argparse.Namespace) -> None:
 
 def _pretrain(args: argparse.Namespace) -> None:
     run = Run.of(args.method, args.profile, args.data, args.root, args.size, args.labels,
-                 args.seed, args.epochs, **args.options)  # the options checked by the parser
+                 args.seed, args.epochs, args.batch, args.lr,
+                 **args.options)  # the options checked by the parser
     out = args.out or run.folder
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
                          "or choose another --out")
-    _, history = pretrain(run, out, resume=args.resume, lr=args.lr, batch_size=args.batch,
+    _, history = pretrain(run, out, resume=args.resume,
                           hardware=Hardware(compile_backbone=args.compile,
                                             sync_batchnorm=args.sync_bn))
     if (torchrun_launch() or (0,))[0] != 0:

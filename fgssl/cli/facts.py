@@ -93,6 +93,8 @@ def describe_method(cls: type) -> dict[str, Any]:
     for option in cls.options:
         default = parameters[option.name].default
         kind = type(option.choices[0] if option.choices else default).__name__
+        if default is None:  # resolved by the method: the type its annotation names first
+            kind = str(parameters[option.name].annotation).split("|")[0].strip()
         if kind not in ("int", "float", "str", "bool"):
             raise TypeError(f"{cls.__name__}'s option {option.name} needs choices or a "
                             "default of type int, float, str or bool (its type on the command "

@@ -104,8 +104,9 @@ class Run:
     """One training run, described once: ``method`` with its ``options``, in ``profile``
     (whose ``image_size`` is the run's, the profile's own or the one chosen with ``size``),
     on dataset ``data`` (at ``root``), with a ``labels`` budget (a method that learns from
-    labels), ``seed`` and ``epochs`` (None: the method's schedule). Build one with
-    :meth:`of`; the dataset's :attr:`identity` is read once, when first asked for."""
+    labels), ``seed``, and ``epochs``, ``batch_size`` and ``lr`` (a batch of 256's rate; each
+    None: the method's). Build one with :meth:`of`; the dataset's :attr:`identity` is read
+    once, when first asked for."""
 
     method: str
     profile: Profile
@@ -115,17 +116,19 @@ class Run:
     seed: int = 0
     epochs: int | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    batch_size: int | None = None
+    lr: float | None = None
 
     @classmethod
     def of(cls, method: str, profile: str | Profile | None = None, data: str = "synthbirds",
            root: str | os.PathLike[str] | None = None, size: int | None = None,
-           labels: float = 1.0, seed: int = 0, epochs: int | None = None, **options: Any
-           ) -> Run:
+           labels: float = 1.0, seed: int = 0, epochs: int | None = None,
+           batch_size: int | None = None, lr: float | None = None, **options: Any) -> Run:
         """The run of ``method`` so described (``size``: images read at that size)."""
         prof = profile if isinstance(profile, Profile) else get_profile(profile)
         method_class(method)  # an unknown name: the error lists the known ones
         return cls(method, at_size(prof, size), data, None if root is None else str(root),
-                   labels, seed, epochs, tuple(sorted(options.items())))
+                   labels, seed, epochs, tuple(sorted(options.items())), batch_size, lr)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -136,6 +139,10 @@ class Run:
     def planned_epochs(self) -> int:
         return self.epochs or method_class(self.method).epochs_for(self.profile)
 
+    @property
+    def planned_batch_size(self) -> int:
+        return self.batch_size or method_class(self.method).batch_size_for(self.profile)
+
     @functools.cached_property
     def identity(self) -> DatasetIdentity:
         """Where the dataset is and what it holds (:func:`fgssl.data.catalog.identity`)."""
@@ -144,9 +151,9 @@ class Run:
     @property
     def folder(self) -> Path:
         """Where the run is kept by default: ``runs/<profile>/<dataset key>/<method>
-        [-option=value...][-size=s][-labels=f][-epochs=n]-seed<s>``, the dataset key being
-        ``synthbirds`` or the folder's (:func:`fgssl.data.catalog.data_key`); the size, labels
-        and epochs are named when they are not the defaults."""
+        [-option=value...][-size=s][-labels=f][-epochs=n][-batch=b][-lr=r]-seed<s>``, the
+        dataset key being ``synthbirds`` or the folder's (:func:`fgssl.data.catalog.data_key`);
+        the size, labels, epochs, batch size and rate are named when not the defaults."""
         tag = "-".join([self.method, *(f"{k}={v}" for k, v in self.options)])
         if chosen_size(self.profile) is not None:
             tag += f"-size={self.profile.image_size}"
@@ -155,6 +162,11 @@ class Run:
         if self.epochs is not None and \
                 self.epochs != method_class(self.method).epochs_for(self.profile):
             tag += f"-epochs={self.epochs}"
+        cls = method_class(self.method)
+        if self.batch_size is not None and self.batch_size != cls.batch_size_for(self.profile):
+            tag += f"-batch={self.batch_size}"
+        if self.lr is not None and self.lr != cls.base_lr:
+            tag += f"-lr={self.lr:g}"
         return runs_root() / self.profile.name / catalog.data_key(self.data, self.root) / \
             f"{tag}-seed{self.seed}"
 
@@ -239,7 +251,6 @@ def _say_legacy_runs(run: Run) -> None:
 
 
 def pretrain(run: Run, out: str | os.PathLike[str] | None = None, resume: bool = True,
-             lr: float | None = None, batch_size: int | None = None,
              hardware: Hardware | None = None, progress_bar: bool = True,
              on_step: ProgressHook | None = None) -> tuple[Method, list[dict[str, Any]]]:
     """Build ``run``'s method (seeded) and train it, monitoring a kNN classifier and the
@@ -270,8 +281,8 @@ def pretrain(run: Run, out: str | os.PathLike[str] | None = None, resume: bool =
     monitors = [KNNMonitor(train, val), PretextMonitor(pretext_val)] if len(val) else []
     data_seen = training_data(run, size)
     history = fit(method, data_seen, prof, out, resume=resume,
-                  hyper=Hyperparameters(epochs=run.epochs, batch_size=batch_size, lr=lr,
-                                        seed=run.seed),
+                  hyper=Hyperparameters(epochs=run.epochs, batch_size=run.batch_size,
+                                        lr=run.lr, seed=run.seed),
                   hardware=hardware or Hardware(),
                   watch=Watch(monitors=monitors,  # none without labelled images
                               monitor_every=max(1, run.planned_epochs // MONITORED_EPOCHS),
@@ -315,12 +326,12 @@ def training_estimate(run: Run, out: Path | None = None) -> str:
     """How long training ``run`` takes on this machine, in words: its steps (epochs x
     images / batch, less the epochs a partial run in ``out`` has done) times
     :func:`step_seconds`, measured now."""
-    cls, prof = method_class(run.method), run.profile
+    prof = run.profile
     epochs = run.planned_epochs
     done = load_checkpoint(out / CHECKPOINT, keys=RUN_KEYS)["epoch"] \
         if out is not None and (out / CHECKPOINT).is_file() else 0
     seconds, images = step_seconds(run)
-    batch = min(cls.batch_size_for(prof), images)
+    batch = min(run.planned_batch_size, images)
     steps = (epochs - done) * max(1, images // batch)
     resumed = f", resuming after epoch {done}" if done else ""
     return (f"training {run.method} ({prof.name} profile, {prof.image_size} px: "
@@ -342,7 +353,7 @@ def step_seconds(run: Run) -> tuple[float, int]:
         method = cls.build(prof, num_classes=_num_classes(train_labels), **run.settings)
         full = training_data(dataclasses.replace(run, seed=0),
                              method.data_size or prof.image_size)
-        batch = min(cls.batch_size_for(prof), len(full))
+        batch = min(run.planned_batch_size, len(full))
         count = min(len(full), batch * (TIMED_STEPS + 1))
         sample = Subset(full.dataset, full.indices[:count]) if isinstance(full, Subset) \
             else Subset(full, range(count))

@@ -81,6 +81,10 @@ def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own
         "supervised-labels=0.1-seed2"
     assert Run.of("simclr", "ci", size=48).folder.name == "simclr-size=48-seed0"
     assert Run.of("simclr", "ci", size=32).folder.name == "simclr-seed0"  # the profile's own
+    dino = Run.of("dino", "cpu", batch_size=256, lr=0.1)  # a batch and a rate of its own
+    assert dino.folder.name == "dino-batch=256-lr=0.1-seed0" and dino.planned_batch_size == 256
+    assert Run.of("dino", "cpu", batch_size=64, lr=0.3).folder.name == "dino-seed0"  # its own
+    assert Run.of("dino", "cpu").planned_batch_size == 64
 
 
 def test_a_run_saved_before_a_setting_existed_is_not_reused_as_if_it_had_it():
@@ -245,8 +249,8 @@ def test_the_notebook_gpu_schedule_trains_here_at_its_size_on_its_data_path(name
     the images held as uint8 on the device and augmented there, no mixed precision."""
     tiny = dataclasses.replace(profile("gpu"), n_unlabelled=16, train_per_class=1,
                                val_per_class=1, test_per_class=1)
-    run = Run.of(name, tiny, epochs=1)
-    method, history = pretrain(run, run.folder, batch_size=8, progress_bar=False,
+    run = Run.of(name, tiny, epochs=1, batch_size=8)
+    method, history = pretrain(run, run.folder, progress_bar=False,
                                hardware=Hardware(data_path="gpu", amp=False))
     stem = method.backbone.net
     assert stem.conv1.stride == (2, 2) and isinstance(stem.maxpool, torch.nn.MaxPool2d)
