@@ -43,9 +43,20 @@ from fgssl.models.heads import ProjectionHead
 
 
 def byol_loss(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """2 − 2·cos(prediction, target), averaged over the (N, D) rows of each; computed in
-    float32 (at least) even under mixed precision (a bf16 cosine is too coarse for what BYOL learns
-    from: small differences between two views' projections)."""
+    """BYOL's regression loss (Grill et al. 2020, eq. 2): 2 − 2·cos(q, z), the squared distance
+    between ℓ2-normalised prediction and target, averaged over the rows.
+
+    Computed in float32 (at least) even under mixed precision: a bf16 cosine is too coarse for
+    what BYOL learns from, small differences between two views' projections.
+
+    Args:
+        predictions: (N, D) the online network's predictions q.
+        targets: (N, D) the target projections z of the other views (the caller detaches
+            them: the stop-gradient).
+
+    Returns:
+        The loss, a scalar in [0, 4].
+    """
     if predictions.shape != targets.shape or predictions.ndim != 2:
         raise ValueError(f"need two (N, D) batches of the same shape, got "
                          f"{tuple(predictions.shape)} and {tuple(targets.shape)}")

@@ -63,10 +63,20 @@ from fgssl.models.backbones import build_backbone
 
 def dino_loss(student_logits: list[torch.Tensor], teacher_probabilities: list[torch.Tensor],
               student_temperature: float = 0.1) -> torch.Tensor:
-    """Eq. 3, averaged over its terms: for each teacher view i (the first len(teacher) views)
-    and each student view j ≠ i, the cross-entropy H(P_t(i), softmax(s_j / τ_s)), averaged
-    over the batch. ``student_logits``: V tensors (B, K); ``teacher_probabilities``: the
-    teacher's centred, sharpened distributions for the global views, (B, K) each."""
+    """DINO's loss (Caron et al. 2021, eq. 3), averaged over its terms: for each teacher view
+    i and each student view j ≠ i, the cross-entropy H(P_t(i), softmax(s_j / τ_s)), averaged
+    over the batch.
+
+    Args:
+        student_logits: V tensors (B, K), the student's logits for every view, the global
+            ones first.
+        teacher_probabilities: the teacher's centred, sharpened distributions for the global
+            views, (B, K) each; view i of the teacher is view i of the student.
+        student_temperature: τ_s, positive.
+
+    Returns:
+        The loss, a scalar.
+    """
     if student_temperature <= 0:
         raise ValueError(f"student_temperature must be positive, got {student_temperature}")
     total, terms = student_logits[0].new_zeros(()), 0

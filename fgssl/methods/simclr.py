@@ -39,10 +39,21 @@ BEST_VARIANT = "object_crop"  # the fine-grained variant the study shows beside 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
             gather: bool = False) -> torch.Tensor:
-    """NT-Xent loss of two (N, D) batches of projections, row i of each from the same image.
+    """SimCLR's NT-Xent loss (Chen et al. 2020, eq. 1), averaged over the 2N anchors.
 
-    With ``gather`` (and torch.distributed initialised) the negatives are every rank's
-    embeddings, gathered with gradients, as SimCLR does across TPU cores.
+    Each of the 2N ℓ2-normalised projections is an anchor whose positive is the other view of
+    its image and whose negatives are the other 2N − 2 rows:
+    ℓ(i, j) = −log exp(sim(z_i, z_j)/τ) / Σ_{k ≠ i} exp(sim(z_i, z_k)/τ).
+
+    Args:
+        z1: (N, D) projections of the first views.
+        z2: (N, D) projections of the second views; row i of each is the same image.
+        temperature: τ, positive.
+        gather: under torchrun, every process's rows are negatives too (gathered with
+            gradients, as SimCLR does across TPU cores).
+
+    Returns:
+        The loss, a scalar.
     """
     if z1.shape != z2.shape or z1.ndim != 2:
         raise ValueError(f"need two (N, D) batches of the same shape, got {tuple(z1.shape)} "

@@ -32,7 +32,16 @@ VGG_WEIGHTS = torchvision.models.VGG19_Weights.IMAGENET1K_V1
 
 
 def pixel_loss(generated: torch.Tensor, real: torch.Tensor, kind: str = "l1") -> torch.Tensor:
-    """Mean absolute (``l1``) or squared (``mse``) pixel error."""
+    """The pixel loss of super-resolution: mean absolute (``l1``) or squared (``mse``) error.
+
+    Args:
+        generated: (B, 3, H, W) the generator's images.
+        real: (B, 3, H, W) the high-resolution originals.
+        kind: ``l1`` or ``mse``.
+
+    Returns:
+        The loss, a scalar.
+    """
     if kind not in PIXEL_LOSSES:
         raise ValueError(f"pixel loss must be one of {', '.join(PIXEL_LOSSES)}, got {kind!r}")
     return F.l1_loss(generated, real) if kind == "l1" else F.mse_loss(generated, real)
@@ -40,7 +49,19 @@ def pixel_loss(generated: torch.Tensor, real: torch.Tensor, kind: str = "l1") ->
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
                        kind: str = "bce") -> torch.Tensor:
-    """D's loss: call real images real (1) and generated ones fake (0)."""
+    """The discriminator's loss (Ledig et al. 2017, eq. 2): call real images real (1) and
+    generated ones fake (0), by binary cross-entropy on logits; ``relativistic`` (ESRGAN,
+    Wang et al. 2018) judges each real image against the mean generated one and the other
+    way round.
+
+    Args:
+        real_logits: (B, ...) D's logits on real images.
+        fake_logits: (B, ...) D's logits on generated images.
+        kind: ``bce`` or ``relativistic``.
+
+    Returns:
+        The loss, a scalar.
+    """
     if kind == "relativistic":
         real_logits, fake_logits = (real_logits - fake_logits.mean(),
                                     fake_logits - real_logits.mean())
@@ -53,8 +74,17 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
 
 def generator_adversarial_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None,
                                kind: str = "bce") -> torch.Tensor:
-    """G's adversarial loss: non-saturating ``-log D(G(z))``; relativistic swaps the roles of
-    real and generated (``real_logits`` needed, without gradient)."""
+    """The generator's adversarial loss (Ledig et al. 2017, eq. 6): the non-saturating
+    −log D(G(x)); ``relativistic`` swaps the roles of real and generated in D's loss.
+
+    Args:
+        fake_logits: (B, ...) D's logits on generated images (with gradient to G).
+        real_logits: (B, ...) D's logits on real images, without gradient (relativistic only).
+        kind: ``bce`` or ``relativistic``.
+
+    Returns:
+        The loss, a scalar.
+    """
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
     if kind != "relativistic" or real_logits is None:
@@ -65,7 +95,16 @@ def generator_adversarial_loss(fake_logits: torch.Tensor, real_logits: torch.Ten
 
 def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor]
                      ) -> torch.Tensor:
-    """Mean L1 distance between D's feature maps of generated and (detached) real images."""
+    """Feature matching (Salimans et al. 2016): the mean L1 distance between D's feature maps
+    of generated and real images.
+
+    Args:
+        fake_maps: D's feature maps of generated images, one tensor per depth.
+        real_maps: the same for real images (detached here).
+
+    Returns:
+        The loss, a scalar.
+    """
     return torch.stack([F.l1_loss(fake, real.detach())
                         for fake, real in zip(fake_maps, real_maps, strict=True)]).mean()
 

@@ -60,9 +60,20 @@ def regularisers(z: torch.Tensor, gamma: float = 1.0, epsilon: float = 1e-4
 def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance: float = 25.0,
                 variance: float = 25.0, covariance: float = 1.0, gather: bool = False
                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """VICReg's loss of two (N, d) embeddings, row i of each from the same image, and its
-    three terms (unweighted). With ``gather`` (and torch.distributed initialised), over
-    every process's rows."""
+    """VICReg's loss (Bardes et al. 2022, eq. 6): λ s(Z, Z') + μ [v(Z) + v(Z')] + ν [c(Z) +
+    c(Z')], with s the mean squared distance between the two views' embeddings and v, c the
+    variance and covariance terms of :func:`regularisers`; computed in float32 (at least).
+
+    Args:
+        z1: (N, d) embeddings of the first views, N ≥ 2.
+        z2: (N, d) embeddings of the second views; row i of each is the same image.
+        invariance: λ. variance: μ. covariance: ν (the paper's 25, 25, 1).
+        gather: under torchrun, the terms over every process's rows.
+
+    Returns:
+        The loss (a scalar) and its three terms, unweighted: ``invariance``, ``variance``,
+        ``covariance``.
+    """
     if z1.shape != z2.shape or z1.ndim != 2 or len(z1) < 2:
         raise ValueError(f"need two (N, d) batches of the same shape with N >= 2, got "
                          f"{tuple(z1.shape)} and {tuple(z2.shape)}")
