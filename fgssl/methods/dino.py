@@ -115,7 +115,7 @@ class DINO(Method):
     summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
     base_lr = 0.3
     # cpu: DINO needs steps (its teacher leaves the uniform answer within a few epochs, the
-    # backbone follows only after ~20 at batch 64: docs/EXPERIMENTS.md), 2-3x SimCLR's time;
+    # backbone follows only after ~20 at batch 64: docs/EXPERIMENTS.md), ~3x SimCLR's time;
     # gpu: a class period on a T4 (docs/INSTRUCTORS.md)
     schedule = schedules(cpu=Schedule(epochs=60, batch_size=64), gpu=Schedule(epochs=20))
     options = (Option("local_crops", "local views per image, student only (default: 6 from "
