@@ -17,7 +17,7 @@ rows declare their own (the supervised method's ``scratch``, PMG's ``pmg``).
 
 Example::
 
-    >>> tuned = finetune(backbone, budget, val, num_classes=24, profile="cpu")  # doctest: +SKIP
+    >>> tuned = finetune(backbone, budget, val, 24, "cpu", FineTuning(epochs=3))  # doctest: +SKIP
     >>> tuned.val_top1, tuned.best_epoch
 """
 
@@ -128,26 +128,44 @@ def _model(backbone: nn.Module, recipe: Recipe, num_classes: int, image_size: in
         backbone_lr_factor=recipe.backbone_lr_factor)
 
 
+@dataclass(frozen=True)
+class FineTuning:
+    """How one fine-tuning run trains: the ``recipe`` (head, the backbone's relative rate,
+    whose schedule), for at most ``epochs`` (default: the recipe's) at ``lr`` (a batch of
+    256's rate; default: the head's method's), stopping after ``patience`` epochs without a
+    better val top-1, seeded by ``seed``, on ``device`` (default: the best there is)."""
+
+    recipe: Recipe = FINETUNE
+    epochs: int | None = None
+    lr: float | None = None
+    patience: int = 3
+    seed: int = 0
+    device: str | None = None
+
+
 def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int,
-             profile: str | Profile | None = None, *, recipe: Recipe = FINETUNE,
-             epochs: int | None = None, lr: float | None = None, patience: int = 3,
-             seed: int = 0, device: str | None = None, on_step: ProgressHook | None = None
-             ) -> FineTuned:
-    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels) under
-    the ``recipe``'s head — ``"linear"``, a linear classifier (as SSL papers fine-tune), or a
-    method's, e.g. ``"pmg"``: PMG's stage heads trained progressively on jigsaw patches
-    (:class:`~fgssl.methods.pmg.PMG`, Du et al. 2020) — for at most ``epochs`` (default: the
-    recipe's), keeping the epoch with the best val top-1. ``on_step`` follows the training
-    (as :class:`~fgssl.train.Watch`'s)."""
+             profile: str | Profile | None = None, tuning: FineTuning = FineTuning(),
+             on_step: ProgressHook | None = None) -> FineTuned:
+    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels of
+    ``num_classes`` classes) under the head of ``tuning.recipe`` — ``"linear"``, a linear
+    classifier (as SSL papers fine-tune), or a method's, e.g. ``"pmg"``: PMG's stage heads
+    trained progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`, Du et al.
+    2020) — keeping the epoch with the best top-1 on ``val``. ``on_step`` follows the
+    training (as :class:`~fgssl.train.Watch`'s).
+
+    Returns:
+        The :class:`FineTuned` model in eval mode, with its val top-1, the epoch kept and the
+        history.
+    """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = int(train[0][0].shape[-1])
-    torch.manual_seed(seed)
-    model = _model(backbone, recipe, num_classes, image_size)
-    selector = BestOnVal(val, patience)
+    torch.manual_seed(tuning.seed)
+    model = _model(backbone, tuning.recipe, num_classes, image_size)
+    selector = BestOnVal(val, tuning.patience)
     history = fit(model, train, prof, None,
-                  hyper=Hyperparameters(epochs=epochs or recipe_epochs(recipe, prof), lr=lr,
-                                        seed=seed),
-                  hardware=Hardware(device=device),
+                  hyper=Hyperparameters(epochs=tuning.epochs or recipe_epochs(tuning.recipe, prof),
+                                        lr=tuning.lr, seed=tuning.seed),
+                  hardware=Hardware(device=tuning.device),
                   watch=Watch(monitors=[selector], stop=selector.should_stop,
                               progress_bar=False, on_step=on_step))
     model.load_state_dict(selector.best_state)

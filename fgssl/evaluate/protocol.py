@@ -30,7 +30,7 @@ from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
 from fgssl.evaluate.features import at_input_size, extract_features
-from fgssl.evaluate.finetune import FINETUNE, finetune, predict
+from fgssl.evaluate.finetune import FINETUNE, FineTuning, finetune, predict
 from fgssl.evaluate.metrics import classification_metrics, majority_floor, sibling_accuracy
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
 from fgssl.methods.about import Recipe
@@ -108,8 +108,7 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
         budget = label_subset(train_labels, fraction=job.labels, seed=job.seed)
         if job.protocol == "finetune":
             tuned = finetune(backbone, repeated_budget(train, budget), val, num_classes, prof,
-                             recipe=recipe, seed=job.seed, device=str(device_),
-                             on_step=on_step)
+                             FineTuning(recipe, seed=job.seed, device=str(device_)), on_step)
             choice, val_top1 = {"epochs": tuned.best_epoch}, tuned.val_top1
             predictor: Callable = functools.partial(predict, tuned.model, device=device_)
         else:

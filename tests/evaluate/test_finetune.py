@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from fgssl.data.cache import CachedImages
-from fgssl.evaluate.finetune import BestOnVal, finetune, heads, predict
+from fgssl.evaluate.finetune import BestOnVal, FineTuning, finetune, heads, predict
 from fgssl.methods import registry
 from fgssl.methods.about import Recipe
 from fgssl.methods.pmg import PMG
@@ -40,7 +40,7 @@ def test_finetuning_changes_a_copy_and_keeps_the_best_val_epoch():
     backbone = build_backbone("small_cnn")
     original = {k: v.clone() for k, v in backbone.state_dict().items()}
     tuned = finetune(backbone, _easy(), _easy(32, seed=1), num_classes=2, profile="ci",
-                     epochs=4, lr=0.2, patience=4)
+                     tuning=FineTuning(epochs=4, lr=0.2, patience=4))
     for name, tensor in backbone.state_dict().items():  # the one passed in is untouched
         assert torch.equal(tensor, original[name]), name
     assert backbone.training and all(p.requires_grad for p in backbone.parameters())
@@ -88,7 +88,7 @@ def test_early_stopping_waits_patience_epochs_and_keeps_the_best_weights():
 def test_training_stops_early_when_val_stops_improving():
     torch.manual_seed(0)
     tuned = finetune(build_backbone("small_cnn"), _easy(), _easy(32, seed=1), num_classes=2,
-                     profile="ci", epochs=30, lr=0.2, patience=1)
+                     profile="ci", tuning=FineTuning(epochs=30, lr=0.2, patience=1))
     assert len(tuned.history) < 30
     assert len(tuned.history) == tuned.best_epoch + 1
 
@@ -98,7 +98,7 @@ def test_a_pmg_head_trains_a_copy_end_to_end_and_keeps_the_best_val_epoch():
     backbone = build_backbone("small_cnn")
     before = {k: v.clone() for k, v in backbone.state_dict().items()}
     tuned = finetune(backbone, _easy(), _easy(32, seed=1), num_classes=2, profile="ci",
-                     recipe=Recipe("pmg", 1.0), epochs=3)
+                     tuning=FineTuning(Recipe("pmg", 1.0), epochs=3))
     assert isinstance(tuned.model, PMG) and not tuned.model.training
     assert tuned.model.backbone is not backbone
     assert all(torch.equal(before[k], v) for k, v in backbone.state_dict().items())
@@ -112,7 +112,7 @@ def test_a_pmg_head_trains_a_copy_end_to_end_and_keeps_the_best_val_epoch():
 def test_an_unknown_head_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown head 'mlp': choose one of linear, pmg"):
         finetune(build_backbone("small_cnn"), _easy(), _easy(), num_classes=2, profile="ci",
-                 recipe=Recipe("mlp"))
+                 tuning=FineTuning(Recipe("mlp")))
 
 
 def test_the_heads_are_linear_and_the_methods_that_say_they_are_one():
