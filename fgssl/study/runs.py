@@ -291,24 +291,31 @@ def pretrain(run: Run, out: str | os.PathLike[str] | None = None, resume: bool =
     return method, history
 
 
-def load_or_train(name: str, profile: str | Profile | None = None, data: str = "synthbirds",
-                  root: str | None = None, labels: float = 1.0, seed: int = 0,
-                  epochs: int | None = None, progress_bar: bool = True,
-                  on_step: ProgressHook | None = None,
-                  say: Callable[[str], None] | None = tqdm.write, size: int | None = None,
-                  **options: Any) -> Method:
+def load_or_train(method: str | Run, profile: str | Profile | None = None, *,
+                  progress_bar: bool = True, on_step: ProgressHook | None = None,
+                  say: Callable[[str], None] | None = tqdm.write, **description: Any) -> Method:
     """A trained method: loaded when a finished run of the same dataset exists, else trained
-    (or resumed). ``size`` reads the images at that size (the profile's by default). ``say``
-    is told first which it is, and before training how long it will take here
-    (:func:`training_estimate`). Its arguments describe a :class:`Run`
-    (:func:`load_or_train_run` takes one)."""
-    run = Run.of(name, profile, data, root, size, labels, seed, epochs, **options)
-    return load_or_train_run(run, progress_bar, on_step, say)
+    (or resumed) in the run's folder.
 
+    Args:
+        method: a :class:`Run`, or a method's name, whose run ``profile`` and ``description``
+            complete as :meth:`Run.of` takes them (``data``, ``root``, ``size``: the images
+            read at that size, ``labels``, ``seed``, ``epochs``, ``batch_size``, ``lr`` and
+            the method's options).
+        progress_bar, on_step: follow the training (as :class:`~fgssl.train.Watch`'s).
+        say: told first which it is, and before training how long it will take here
+            (:func:`training_estimate`).
 
-def load_or_train_run(run: Run, progress_bar: bool = True, on_step: ProgressHook | None = None,
-                      say: Callable[[str], None] | None = tqdm.write) -> Method:
-    """:func:`load_or_train` for a :class:`Run`."""
+    Returns:
+        The method, trained.
+    """
+    if isinstance(method, Run):
+        if profile is not None or description:
+            raise TypeError("load_or_train(run) takes the run as it is: its profile and "
+                            "settings are part of it (Run.with_options makes another)")
+        run = method
+    else:
+        run = Run.of(method, profile, **description)
     finished = finished_run(run)
     if finished is not None:
         if say is not None:

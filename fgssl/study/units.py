@@ -32,7 +32,7 @@ from fgssl.methods.registry import method_class
 from fgssl.models.backbones import imagenet_backbone
 from fgssl.study import cache
 from fgssl.study.entries import StudyEntry, study_entries
-from fgssl.study.runs import Run, backbone_for, finished_run, load_or_train_run, untrained
+from fgssl.study.runs import Run, backbone_for, finished_run, load_or_train, untrained
 from fgssl.workers import Report
 
 PRETRAINING_SEED = 0
@@ -142,8 +142,8 @@ def _backbones(unit: Unit, settings: Settings, report: Report
     finished = finished_run(run)
     report("phase", f"{unit.training}: " + ("loading" if finished else "training"))
     begun = time.perf_counter()
-    method = load_or_train_run(run, progress_bar=False, on_step=functools.partial(report, "steps"),
-                               say=None)  # the demo reports its own progress and ETA
+    method = load_or_train(run, progress_bar=False, on_step=functools.partial(report, "steps"),
+                           say=None)  # the demo reports its own progress and ETA
     origin = _origin("reused from runs/" if finished else "trained now",
                      _checkpoint(name, settings),
                      sum(r["seconds"] for r in method.history), time.perf_counter() - begun)

@@ -30,6 +30,17 @@ def test_load_or_train_trains_once_then_loads():
         assert torch.equal(tensor, again.state_dict()[name]), name
 
 
+def test_load_or_train_takes_a_run_as_it_is():
+    run = Run.of("simclr", "ci", epochs=1)
+    trained = load_or_train(run, progress_bar=False)
+    again = load_or_train("simclr", "ci", epochs=1, progress_bar=False, say=None)
+    assert trained.history == again.history  # the same run: loaded, not trained again
+    with pytest.raises(TypeError, match="takes the run as it is"):
+        load_or_train(run, "cpu")
+    with pytest.raises(TypeError, match="takes the run as it is"):
+        load_or_train(run, seed=1)
+
+
 def test_random_backbone_is_seeded():
     prof = profile("ci")
     _, a = backbone_for("random", prof, seed=1)
@@ -168,13 +179,15 @@ def test_two_folders_get_two_models_and_each_folder_reuses_its_own(tmp_path):
     first = _folder_of_images(tmp_path / "a" / "mine")
     second = _folder_of_images(tmp_path / "b" / "mine", seed=50)
     said = []
-    a = load_or_train("simclr", "ci", "folder", first, progress_bar=False, say=said.append)
-    b = load_or_train("simclr", "ci", "folder", second, progress_bar=False, say=said.append)
+    a = load_or_train("simclr", "ci", data="folder", root=first, progress_bar=False,
+                      say=said.append)
+    b = load_or_train("simclr", "ci", data="folder", root=second, progress_bar=False,
+                      say=said.append)
     assert said[1].startswith("training simclr")  # not A's model, handed back as B's
     weight = next(iter(a.backbone.state_dict()))
     assert not torch.equal(a.backbone.state_dict()[weight], b.backbone.state_dict()[weight])
     (tmp_path / "link").symlink_to(first)
-    again = load_or_train("simclr", "ci", "folder", tmp_path / "link", progress_bar=False,
+    again = load_or_train("simclr", "ci", data="folder", root=tmp_path / "link", progress_bar=False,
                           say=said.append)
     assert said[2].endswith("is loaded, not trained again")
     assert torch.equal(again.backbone.state_dict()[weight], a.backbone.state_dict()[weight])
@@ -200,13 +213,13 @@ def test_resuming_a_run_of_another_folder_or_size_is_refused(tmp_path):
 
 def test_a_folder_whose_images_changed_is_said_in_one_line(tmp_path):
     mine = _folder_of_images(tmp_path / "mine")
-    load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=None)
+    load_or_train("jigsaw", "ci", data="folder", root=mine, progress_bar=False, say=None)
     write_jpeg(mine / "a" / "0.jpg", seed=77, size=(40, 40))  # same name, other pixels
     run = Run.of("jigsaw", "ci", "folder", mine).folder
     with pytest.raises(ValueError, match=rf"the images in {mine} have changed since {run} was "
                                          rf"trained on them: delete {run} to train again, or "
                                          "rename it to keep it"):
-        load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=None)
+        load_or_train("jigsaw", "ci", data="folder", root=mine, progress_bar=False, say=None)
 
 
 def test_runs_an_earlier_fgssl_kept_under_the_word_folder_are_not_reused(tmp_path):
@@ -217,7 +230,7 @@ def test_runs_an_earlier_fgssl_kept_under_the_word_folder_are_not_reused(tmp_pat
     with pytest.warns(UserWarning, match=r"ci/folder holds runs of an earlier fgssl.*not "
                                          r"reused; runs of .*mine are now kept in"):
         said = []
-        load_or_train("jigsaw", "ci", "folder", mine, progress_bar=False, say=said.append)
+        load_or_train("jigsaw", "ci", data="folder", root=mine, progress_bar=False, say=said.append)
     assert said[0].startswith("training jigsaw")
 
 
@@ -235,12 +248,13 @@ def test_ssl_pretrains_on_the_labelled_train_images_and_the_unlabelled_ones(tmp_
 def test_a_folder_of_unlabelled_images_only_pretrains_and_refuses_what_needs_labels(tmp_path):
     for k in range(40):
         write_jpeg(tmp_path / "flat" / f"{k}.jpg", seed=k, size=(40, 40))
-    simclr = load_or_train("simclr", "ci", "folder", tmp_path / "flat", progress_bar=False,
-                           say=None)
+    simclr = load_or_train("simclr", "ci", data="folder", root=tmp_path / "flat",
+                           progress_bar=False, say=None)
     assert len(simclr.history) == 1 and "knn_top1" not in simclr.history[0]  # no labels to vote
     with pytest.raises(ValueError, match=r"flat has no labelled images, and supervised learns "
                                          r"from labels: add class folders"):
-        load_or_train("supervised", "ci", "folder", tmp_path / "flat", progress_bar=False)
+        load_or_train("supervised", "ci", data="folder", root=tmp_path / "flat",
+                      progress_bar=False)
 
 
 @pytest.mark.parametrize("name", ["simclr", "supervised"])
