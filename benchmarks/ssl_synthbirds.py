@@ -1,7 +1,8 @@
 """Self-supervised methods side by side on SynthBirds: pretraining time and what the features
 know, over pretraining seeds.
 
-For each method (a registered name, with settings as ``name:key=value,key=value``) and seed:
+For each method (a registered name, with settings as ``name:key=value,key=value``; ``epochs``,
+``batch_size`` and ``lr`` there set that method's schedule) and seed:
 pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (seed by seed, every
 method at a seed before the next seed, so that a machine's drift in speed reaches them alike;
 timed: the training loop's seconds, monitors apart, and the whole call), then linear probes
@@ -17,9 +18,10 @@ Usage::
 
     python benchmarks/ssl_synthbirds.py --methods simclr byol byol:momentum=0 --seeds 3
         [--first-seed 0] [--profile cpu] [--per-class 10] [--epochs N] [--lr LR] [--batch B]
-        [--threads 2] [--out DIR]
+        [--threads 2] [--out DIR] [--record NAME]
 
-Prints one JSON object (and writes it to ``--out``/results.json).
+Prints one JSON object (and writes it to ``--out``/results.json); with ``--record NAME`` its
+figures also become record ``NAME`` of the kit's reference results (``benchmarks/reference.py``).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import argparse
 import ast
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from reference import percent, points, record, spread
 
 from fgssl.config import profile as get_profile
 from fgssl.evaluate.metrics import summarise
@@ -42,7 +46,9 @@ from fgssl.study.runs import Run, backbone_for, pretrain
 
 
 def _parse(spec: str) -> tuple[str, dict[str, Any]]:
-    """``byol:momentum=0,hidden_dim=256`` -> ("byol", {"momentum": 0, "hidden_dim": 256})."""
+    """``byol:momentum=0,hidden_dim=256`` -> ("byol", {"momentum": 0, "hidden_dim": 256});
+    ``epochs``, ``batch_size`` and ``lr`` among them set that method's run (over ``--epochs``,
+    ``--batch``, ``--lr``)."""
     name, _, rest = spec.partition(":")
     options = {}
     for pair in filter(None, rest.split(",")):
@@ -68,6 +74,8 @@ def main() -> None:
     parser.add_argument("--reference", default="simclr:variant=object_crop",
                         help="the method whose median training time the others are read "
                              "against (time_ratio), when it is among --methods")
+    parser.add_argument("--record", metavar="NAME",
+                        help="also write the figures to docs/reference_results.json as NAME")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/ssl_synthbirds"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -83,8 +91,8 @@ def main() -> None:
     autocast = str(getattr(precision(torch.device("cpu"), amp=True)[0], "fast_dtype",
                            torch.float32)).removeprefix("torch.")  # what the runs train in
     result: dict[str, Any] = {"profile": prof.name, "threads": args.threads, "autocast": autocast,
-                              "seeds": args.seeds, "per_class": args.per_class,
-                              "low_fraction": low, "methods": {}}
+                              "seeds": args.seeds, "first_seed": args.first_seed,
+                              "per_class": args.per_class, "low_fraction": low, "methods": {}}
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     random = [probes(backbone_for("random", prof, seed)[1], seed) for seed in seeds]
     result["random"] = {key: summarise([r[key] for r in random]) for key in random[0]}
@@ -97,8 +105,9 @@ def main() -> None:
             started = time.perf_counter()
             try:
                 method, history = pretrain(
-                    Run.of(name, prof, seed=seed, epochs=args.epochs, batch_size=args.batch,
-                           lr=args.lr, **options),
+                    Run.of(name, prof, seed=seed, **{"epochs": args.epochs,
+                                                     "batch_size": args.batch, "lr": args.lr,
+                                                     **options}),
                     args.out / spec.replace(":", "_") / f"seed{seed}", resume=False,
                     progress_bar=False)
             except FloatingPointError as error:  # a diverged run is a result too
@@ -133,7 +142,32 @@ def main() -> None:
                     statistics.median(summary["train_s"]["values"]) / reference, 3)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(result, indent=1))
+    if args.record:
+        record(args.record, reference_figures(result), sys.argv)
     print(json.dumps(result))
+
+
+def reference_figures(result: dict[str, Any]) -> dict[str, str]:
+    """The figures the course quotes from a result: per method (and random init) the mean
+    top-1 with all labels and at ``per_class`` labels, their spread over seeds, each seed's
+    gain over random init, and the training time's range and ratio to the reference."""
+    figures: dict[str, str] = {}
+    for name, summary in {"random": result["random"], **result["methods"]}.items():
+        if "error" in summary:
+            continue
+        for key in ("linear_all", "linear_low"):
+            figures[f"{name}.{key}"] = percent(summary[key]["mean"])
+            if summary[key]["n"] > 1:
+                figures[f"{name}.{key}.spread"] = spread(summary[key]["values"])
+        for seed, gain in enumerate(summary.get("over_random_linear_all", []),
+                                    start=result["first_seed"]):
+            figures[f"{name}.over_random.seed{seed}"] = points(gain)
+        if "train_s" in summary:
+            seconds = summary["train_s"]["values"]
+            figures[f"{name}.train_s"] = f"{min(seconds):.0f}–{max(seconds):.0f} s"
+        if "time_ratio" in summary:
+            figures[f"{name}.time_ratio"] = f"{summary['time_ratio']:.2f}×"
+    return figures
 
 
 if __name__ == "__main__":

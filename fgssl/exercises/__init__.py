@@ -18,54 +18,56 @@ from collections.abc import Callable
 from typing import Any
 
 from fgssl.exercises.bugs import BUGS, check_bug, show_bug
-from fgssl.exercises.checks import EXERCISES, check, passed, show_solution
+from fgssl.exercises.checks import EXERCISES, check, passed, show_solution, whose
 
 Function = Callable[..., Any]
 
 
 def check_nt_xent(yours: Function) -> Function:
-    """``yours(z1, z2, temperature)``: SimCLR's NT-Xent loss of two (N, D) batches (04)."""
+    """``yours(z1, z2, temperature)``: SimCLR's NT-Xent loss of two (N, D) batches
+    (notebook 05)."""
     return check("nt_xent", yours)
 
 
 def check_vicreg_regularisers(yours: Function) -> Function:
     """``yours(z)``: VICReg's variance and covariance terms ``(v, c)`` of one (N, d)
-    embedding, γ = 1, ε = 1e-4 (09)."""
+    embedding, γ = 1, ε = 1e-4 (notebook 06)."""
     return check("vicreg_regularisers", yours)
 
 
 def check_max_min_hamming(yours: Function) -> Function:
     """``yours(candidates, count, first)``: indices (count,) of a greedy max-min Hamming
-    selection of rows of ``candidates`` (M, T), starting at row ``first`` (02)."""
+    selection of rows of ``candidates`` (M, T), starting at row ``first`` (notebook 03)."""
     return check("max_min_hamming", yours)
 
 
 def check_degrade(yours: Function) -> Function:
     """``yours(images, scale)``: bicubic, antialiased down-scaling of (B, 3, H, W) images in
-    [0, 1] by ``scale``, clamped to [0, 1] (03)."""
+    [0, 1] by ``scale``, clamped to [0, 1] (notebook 04)."""
     return check("degrade", yours)
 
 
 def check_psnr(yours: Function) -> Function:
     """``yours(prediction, target)``: PSNR in dB per image (B,) on the luminance channel of
-    (B, 3, H, W) images in [0, 1] (03)."""
+    (B, 3, H, W) images in [0, 1] (notebook 04)."""
     return check("psnr", yours)
 
 
 def check_freeze(yours: Function) -> Function:
-    """``yours(backbone)``: the backbone frozen in place for a linear probe, returned (06)."""
+    """``yours(backbone)``: the backbone frozen in place for a linear probe, returned
+    (notebook 02)."""
     return check("freeze", yours)
 
 
 def check_knn(yours: Function) -> Function:
     """``yours(bank_features, bank_labels, query_features, k)``: weighted-kNN predictions
-    (Q,) with cosine similarity and weights exp(similarity / 0.07) (06)."""
+    (Q,) with cosine similarity and weights exp(similarity / 0.07) (notebook 02)."""
     return check("knn", yours)
 
 
 def check_pointing_score(yours: Function) -> Function:
     """``yours(maps, points, tolerance)``: the share of (B, H, W) maps whose peak pixel's
-    centre lies within ``tolerance`` pixels of its point (B, 2) as x, y (07)."""
+    centre lies within ``tolerance`` pixels of its point (B, 2) as x, y (notebook 09)."""
     return check("pointing_score", yours)
 
 
@@ -85,4 +87,5 @@ __all__ = [
     "passed",
     "show_bug",
     "show_solution",
+    "whose",
 ]

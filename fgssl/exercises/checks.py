@@ -236,6 +236,12 @@ def passed(name: str) -> bool:
     return RESULTS.get(name, False)
 
 
+def whose(name: str) -> str:
+    """``"your"`` when exercise ``name`` passed in this session, else ``"the kit's"``: whose
+    function the cells after its check use, for what they print."""
+    return "your" if passed(name) else "the kit's"
+
+
 def show_solution(name: str) -> None:
     """Print the kit's reference implementation of exercise ``name``."""
     if name not in EXERCISES:

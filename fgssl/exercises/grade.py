@@ -1,9 +1,12 @@
 """Grade submitted notebooks by running them and reading their self-checks.
 
 Every check prints one line: ``✓ <exercise>: ...``, ``✗ <exercise>: ...`` or ``<exercise>:
-not solved yet ...``. This runs each submission top to bottom (nbclient, ``ci`` profile, no
-errors allowed so one broken cell does not hide the rest) and reports, per
-exercise, ``pass``, ``fail`` or ``unsolved`` — the last verdict printed — and the score.
+not solved yet ...``. This runs each submission top to bottom (nbclient, ``ci`` profile,
+errors allowed, so one broken cell does not hide the rest) and reports, per exercise,
+``pass``, ``fail`` or ``unsolved`` — the last verdict printed — and the score. The exercises
+counted are those the student copy names in its metadata (written by
+:mod:`fgssl.exercises.make_student`; else those the notebook's code checks), with those
+printed: an exercise whose check cell was deleted is ``unsolved``, not left out.
 
 Usage::
 
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from fgssl.exercises.make_student import exercises_in
 
 VERDICT = re.compile(r"^(?:(?P<mark>[✓✗]) (?P<name>\w+): |(?P<unsolved>\w+): not solved yet)")
 
@@ -41,11 +46,20 @@ def verdicts(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return found
 
 
+def expected_exercises(notebook: nbformat.NotebookNode) -> list[str]:
+    """The exercises a submission is graded on: those its metadata names (a student copy's),
+    else those its code checks."""
+    named = notebook.metadata.get("fgssl", {}).get("exercises")
+    return list(named) if named is not None else exercises_in(notebook)
+
+
 def grade(path: Path, timeout: int = 600) -> dict[str, Any]:
-    """Run the notebook at ``path`` (in its folder) and read its verdicts and errors."""
+    """Run the notebook at ``path`` (in its folder) and read its verdicts and errors; an
+    expected exercise with no verdict printed is ``unsolved``."""
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    expected = expected_exercises(notebook)
     saved = os.environ.get("FGSSL_PROFILE")
     os.environ["FGSSL_PROFILE"] = "ci"
     try:
@@ -59,7 +73,7 @@ def grade(path: Path, timeout: int = 600) -> dict[str, Any]:
     errors = [f"cell {number}: {output['ename']}" for number, cell in
               enumerate(notebook.cells, start=1) for output in cell.get("outputs", [])
               if output.get("output_type") == "error"]
-    found = verdicts(notebook)
+    found = {**dict.fromkeys(expected, "unsolved"), **verdicts(notebook)}
     return {"notebook": str(path), "exercises": found,
             "score": sum(v == "pass" for v in found.values()), "out_of": len(found),
             "errors": errors}

@@ -10,8 +10,10 @@ exercise's answer sits between two marker lines::
 
 For every notebook with exercises, ``notebooks/student/<same name>`` gets the same notebook
 with each marked region replaced by ``raise NotImplementedError`` (at the marker's
-indentation), every output cleared, and its Colab badge pointing at the student copy. Never
-edit a student notebook by hand: a test fails when they differ from freshly generated ones.
+indentation), every output cleared, its Colab badge pointing at the student copy, and the
+names of its exercises in its metadata (``fgssl.exercises``), so that the grader counts every
+exercise, checked or not (:mod:`fgssl.exercises.grade`). Never edit a student notebook by
+hand: a test fails when they differ from freshly generated ones.
 
 Usage::
 
@@ -22,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import re
 import sys
@@ -30,10 +33,14 @@ from pathlib import Path
 import nbformat
 
 from fgssl.config import project_root
+from fgssl.exercises import EXERCISES
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-GENERATED = ("*The exercise version of this notebook, generated from the solution notebook by "
-             "`python -m fgssl.exercises.make_student`: edit that one, not this.*")
+GENERATED = ("*Your copy of this notebook: write each exercise in place of its `raise "
+             "NotImplementedError`. Until you do, its check says \"not solved yet\" and the "
+             "cells after it use the kit's version, so the whole notebook runs. (For "
+             "instructors: this copy is generated from the solution notebook by `python -m "
+             "fgssl.exercises.make_student`.)*")
 
 
 def remove_solutions(source: str, where: str = "a cell") -> str:
@@ -58,6 +65,35 @@ def remove_solutions(source: str, where: str = "a cell") -> str:
     return "\n".join(out)
 
 
+def exercises_in(notebook: nbformat.NotebookNode) -> list[str]:
+    """The exercises a notebook checks, in order: each call ``check_<name>(...)``,
+    ``check_bug(<number>, ...)`` or ``check("<name>", ...)`` in its code cells (a cell that
+    is not valid Python is skipped)."""
+    names: list[str] = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        python = "\n".join(line for line in cell.source.splitlines()
+                           if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(python)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id.startswith("check")):
+                continue
+            first = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) \
+                else None
+            if node.func.id == "check_bug" and isinstance(first, int):
+                names.append(f"bug{first:02d}")
+            elif node.func.id == "check" and isinstance(first, str):
+                names.append(first)
+            elif node.func.id.startswith("check_") and node.func.id != "check_bug":
+                names.append(node.func.id.removeprefix("check_"))
+    return [name for name in dict.fromkeys(names) if name in EXERCISES]
+
+
 def has_exercises(notebook: nbformat.NotebookNode) -> bool:
     return any(c.cell_type == "code" and BEGIN in c.source for c in notebook.cells)
 
@@ -75,6 +111,7 @@ def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.Not
     title.source = re.sub(rf"notebooks/{re.escape(name)}\b", f"notebooks/student/{name}",
                           title.source) + "\n\n" + GENERATED
     student.metadata.pop("widgets", None)
+    student.metadata["fgssl"] = {"exercises": exercises_in(notebook)}
     return student
 
 

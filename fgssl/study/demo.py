@@ -67,6 +67,7 @@ from fgssl.study.units import (
     UnitResult,
     is_ready,
     run_unit,
+    say_estimates,
     units_for,
 )
 from fgssl.workers import ProgressBars, default_workers, run_all
@@ -169,6 +170,7 @@ def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else
            f"{workers} side by side (--workers 1 for one at a time)"))
+    say_estimates([unit for unit in units if unit not in ready], settings, workers, log)
     return Plan(settings, entries, units, ready, workers, skipped)
 
 

@@ -382,9 +382,9 @@ def _num_classes(labels: Any) -> int:
 
 
 def _duration(seconds: float) -> str:
-    """``under a second``, ``45 s``, ``3.2 min`` or ``1.5 h``."""
+    """``a second or less``, ``45 s``, ``3.2 min`` or ``1.5 h``."""
     if seconds < 1:
-        return "under a second"
+        return "a second or less"
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,14 @@ from fgssl.methods.registry import method_class
 from fgssl.models.backbones import imagenet_backbone
 from fgssl.study import cache
 from fgssl.study.entries import StudyEntry, study_entries
-from fgssl.study.runs import Run, backbone_for, finished_run, load_or_train, untrained
+from fgssl.study.runs import (
+    Run,
+    backbone_for,
+    finished_run,
+    load_or_train,
+    training_estimate,
+    untrained,
+)
 from fgssl.workers import Report
 
 PRETRAINING_SEED = 0
@@ -63,6 +70,15 @@ class Unit:
         how = f"reusing {finished}" if finished else \
             f"training {self.training}, {run.planned_epochs} epoch(s)"
         return f"{how}, then evaluating"
+
+    def estimate(self, settings: Settings) -> str | None:
+        """How long training its model takes on this machine, in words
+        (:func:`~fgssl.study.runs.training_estimate`, timed now); ``None`` when it trains
+        nothing or its model is already trained."""
+        if self.training is None:
+            return None
+        run = pretraining_run(self.first, settings)
+        return None if finished_run(run) else training_estimate(run, run.folder)
 
 
 @dataclass(frozen=True)
@@ -249,3 +265,18 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
                               **numbers}, figures_s=time.perf_counter() - begun)
     atomic_write_json(saved, settings.out / "evaluations" / f"{entry}.json")
     return saved
+
+
+def say_estimates(units: list[Unit], settings: Settings, workers: int,
+                  log: Callable[[str], None]) -> None:
+    """How long each model to train takes here, timed now, before any worker starts (so
+    that the timings do not share the machine with training)."""
+    estimates = [(unit, unit.estimate(settings)) for unit in units]
+    estimates = [(unit, text) for unit, text in estimates if text is not None]
+    if not estimates:
+        return
+    log("  how long each model takes to train here, alone" + (
+        f" ({workers} side by side share the cores: each takes longer)" if workers > 1
+        else "") + ":")
+    for unit, text in estimates:
+        log(f"    {', '.join(unit.entries)}: {text}")

@@ -2,6 +2,9 @@
 rejects a wrong one with a hint, reports an unsolved exercise, and hands back the student's
 function only when it passed (else the kit's reference, so the notebook runs on)."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -191,3 +194,22 @@ def test_passed_reports_the_last_check_of_each_exercise():
     assert passed("psnr")
     with pytest.raises(ValueError, match="no exercise"):
         passed("nope")
+
+
+def test_whose_says_whose_function_the_cells_below_use(capsys):
+    from fgssl.exercises import whose
+
+    exercises.check_psnr(psnr_on_rgb)
+    assert whose("psnr") == "the kit's"
+    exercises.check_psnr(psnr_from_formula)
+    assert whose("psnr") == "your"
+
+
+def test_each_check_names_the_notebook_that_calls_it():
+    root = Path(__file__).resolve().parents[2]
+    for name in ("nt_xent", "vicreg_regularisers", "max_min_hamming", "degrade", "psnr",
+                 "freeze", "knn", "pointing_score"):
+        callers = [path.name[:2] for path in sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+                   if f"check_{name}(" in path.read_text()]
+        cited = re.findall(r"\(notebook (\d\d)\)", getattr(exercises, f"check_{name}").__doc__)
+        assert cited == callers, name

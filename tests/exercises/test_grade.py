@@ -46,6 +46,17 @@ def test_a_submission_is_run_and_scored(tmp_path, capsys):
     # answers were replaced by the kit's, so the cell that uses them ran (cell 3: no error)
 
 
+def test_a_deleted_check_counts_as_unsolved(tmp_path, capsys):
+    path = tmp_path / "10_submission.ipynb"
+    notebook = new_notebook(cells=[new_code_cell(SUBMISSION)])
+    notebook.metadata["fgssl"] = {"exercises": ["bug13", "psnr", "bug09", "bug01"]}
+    nbformat.write(notebook, path)  # bug01's check cell is gone
+    assert main([str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])[0]
+    assert result["exercises"]["bug01"] == "unsolved"
+    assert (result["score"], result["out_of"]) == (1, 4)
+
+
 def test_a_missing_notebook_is_a_one_line_error(tmp_path, capsys):
     assert main([str(tmp_path / "nope.ipynb")]) == 1
     assert capsys.readouterr().err.startswith("grade: error: no such notebook")

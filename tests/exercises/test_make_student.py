@@ -6,6 +6,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from fgssl.exercises.make_student import (
     GENERATED,
+    exercises_in,
     main,
     remove_solutions,
     stale,
@@ -61,6 +62,7 @@ def test_the_student_notebook_keeps_everything_else():
     assert student.cells[0].source.endswith(GENERATED)
     assert student.cells[1].source == "import torch" and student.cells[2].source == "Write PSNR."
     assert "raise NotImplementedError" in student.cells[3].source
+    assert student.metadata["fgssl"] == {"exercises": ["psnr"]}  # what the grader counts
     for cell in student.cells[1:]:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
@@ -81,3 +83,12 @@ def test_check_mode_fails_on_a_stale_copy_and_writing_fixes_it(tmp_path, capsys)
     assert main(["--check", "--root", str(tmp_path)]) == 0
     (tmp_path / "notebooks" / "student" / "old.ipynb").write_text("{}")
     assert main(["--check", "--root", str(tmp_path)]) == 1
+
+
+def test_the_exercises_of_a_notebook_are_its_checks_in_order():
+    notebook = new_notebook(cells=[
+        new_code_cell("f = check_knn(f)\ng = check_bug(3, g)\nh = check('psnr', h)"),
+        new_code_cell("check_trained_on(state)\nf = check_knn(f)  # again"),
+        new_code_cell("def broken(:"),  # a student's syntax error does not stop the grader
+        new_markdown_cell("check_freeze(f) in prose is not a check")])
+    assert exercises_in(notebook) == ["knn", "bug03", "psnr"]

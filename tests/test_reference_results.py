@@ -1,0 +1,77 @@
+"""The benchmarks' reference results: figures written as the course quotes them, merged by
+name into one file with the command, the machine and the date."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))  # the scripts import reference as a sibling
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = _load("reference")
+
+
+def test_figures_are_written_as_the_course_quotes_them():
+    assert reference.percent(0.5342) == "53.4%"
+    assert reference.spread([0.529, 0.553, 0.521]) == "± 1.7"
+    assert reference.points(0.453) == "+45.3" and reference.points(-0.021) == "-2.1"
+    assert reference.decibels(27.0) == "27.00 dB"
+
+
+def test_a_record_is_merged_into_the_file_by_name(tmp_path):
+    path = tmp_path / "reference_results.json"
+    reference.record("b", {"x": "1.0%"}, ["bench.py", "--seeds", "3"], path)
+    reference.record("a", {"y": "2.0%"}, ["other.py"], path)
+    reference.record("b", {"x": "3.0%"}, ["bench.py", "--seeds", "1"], path)
+    records = json.loads(path.read_text())["records"]
+    assert list(records) == ["a", "b"]
+    assert records["b"]["figures"] == {"x": "3.0%"}  # replaced, not added to
+    assert records["b"]["command"] == "python bench.py --seeds 1"
+    assert records["a"]["machine"] and records["a"]["date"]
+
+
+def test_the_demo_table_becomes_figures():
+    demo_run = _load("demo_run")
+    results = {"rows": [
+        {"method": "simclr-object_crop", "protocol": "linear", "labels": 1.0,
+         "top1_mean": 0.519, "top1_values": [0.519, 0.519]},
+        {"method": "simclr-object_crop", "protocol": "linear", "labels": 0.1,
+         "top1_mean": 0.369, "top1_values": [0.348, 0.390]}],
+        "models": {"simclr-object_crop": {"train_s": 289.4}, "random": {}}}
+    figures = demo_run.demo_figures(results, 552.3, 170.0)
+    assert figures == {"simclr-object_crop.linear.1": "51.9%",
+                       "simclr-object_crop.linear.1.spread": "± 0.0",
+                       "simclr-object_crop.linear.0.1": "36.9%",
+                       "simclr-object_crop.linear.0.1.spread": "± 3.0",
+                       "simclr-object_crop.train_s": "289 s", "wall_s": "552 s",
+                       "wall_over_simclr": "3.25×"}
+
+
+def test_a_method_benchmark_becomes_figures():
+    ssl = _load("ssl_synthbirds")
+    summary = {"mean": 0.534, "n": 3, "values": [0.529, 0.553, 0.521]}
+    result = {"first_seed": 0,
+              "random": {"linear_all": {"mean": 0.076, "n": 1, "values": [0.076]},
+                         "linear_low": {"mean": 0.047, "n": 1, "values": [0.047]}},
+              "methods": {"dino": {"error": "diverged"},
+                          "simclr": {"linear_all": summary, "linear_low": summary,
+                                     "over_random_linear_all": [0.453, 0.477],
+                                     "train_s": {"values": [169.6, 170.4]},
+                                     "time_ratio": 1.0}}}
+    figures = ssl.reference_figures(result)
+    assert figures["random.linear_all"] == "7.6%" and "random.linear_all.spread" not in figures
+    assert figures["simclr.linear_all"] == "53.4%"
+    assert figures["simclr.linear_all.spread"] == "± 1.7"
+    assert figures["simclr.over_random.seed1"] == "+47.7"
+    assert figures["simclr.train_s"] == "170–170 s" and figures["simclr.time_ratio"] == "1.00×"
+    assert not any(key.startswith("dino") for key in figures)  # a failed run quotes nothing
