@@ -42,11 +42,6 @@ def points(difference: float) -> str:
     return f"{100 * difference:+.1f}"
 
 
-def decibels(value: float) -> str:
-    """A PSNR or a PSNR gain, two decimals: ``"27.00 dB"``."""
-    return f"{value:.2f} dB"
-
-
 def machine() -> str:
     """The CPU's model name and the threads torch uses (and the GPU's name, if any)."""
     name = platform.processor() or platform.machine()

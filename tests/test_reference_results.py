@@ -25,7 +25,6 @@ def test_figures_are_written_as_the_course_quotes_them():
     assert reference.percent(0.5342) == "53.4%"
     assert reference.spread([0.529, 0.553, 0.521]) == "± 1.7"
     assert reference.points(0.453) == "+45.3" and reference.points(-0.021) == "-2.1"
-    assert reference.decibels(27.0) == "27.00 dB"
 
 
 def test_a_record_is_merged_into_the_file_by_name(tmp_path):

@@ -269,8 +269,8 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
 
 def say_estimates(units: list[Unit], settings: Settings, workers: int,
                   log: Callable[[str], None]) -> None:
-    """How long each model to train takes here, timed now, before any worker starts (so
-    that the timings do not share the machine with training)."""
+    """Log how long training each of ``units``' models takes here, timed now, before any
+    worker starts (so that the timings do not share the machine with training)."""
     estimates = [(unit, unit.estimate(settings)) for unit in units]
     estimates = [(unit, text) for unit, text in estimates if text is not None]
     if not estimates:
