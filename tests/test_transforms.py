@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torchvision.transforms import v2
 
 from fgssl import transforms as T
 
@@ -100,6 +101,35 @@ def test_object_crop_finds_the_salient_object():
     assert 0 <= peak_y < 30 and 30 <= peak_x < 64
     crops = torch.stack([T.ObjectCrop(32)(image).float().mean() for _ in range(30)])
     assert crops.mean() > image.float().mean() + 5  # crops concentrate on the bright object
+
+
+def _spectral_residual_saliency(images: torch.Tensor) -> torch.Tensor:
+    """Hou & Zhang (2007) as the paper writes it, in float64: R = L − h * L with L the log
+    amplitude, S = g * |F⁻¹[exp(R + i·P)]|², P the phase; scaled to a peak of 1."""
+    spectrum = torch.fft.fft2(images.double().mean(1))
+    log_amplitude = torch.log(spectrum.abs() + 1e-8)
+    smoothed = torch.nn.functional.avg_pool2d(log_amplitude[:, None], 3, 1, 1,
+                                              count_include_pad=False)[:, 0]
+    residual = torch.exp(log_amplitude - smoothed + 1j * torch.angle(spectrum))
+    saliency = torch.fft.ifft2(residual).abs() ** 2
+    saliency = v2.functional.gaussian_blur(saliency[:, None], [5, 5], [1.5, 1.5])[:, 0]
+    return saliency / saliency.flatten(1).amax(1)[:, None, None]
+
+
+def test_saliency_map_is_the_spectral_residual():
+    torch.manual_seed(0)
+    images = torch.rand(4, 3, 32, 32)
+    images[1] = 0.5  # a flat image: every frequency but the mean has no amplitude at all
+    expected = _spectral_residual_saliency(images)
+    assert torch.allclose(T.saliency_map(images).double(), expected, atol=1e-4)
+
+
+def test_object_crop_centres_are_drawn_in_proportion_to_their_weight():
+    torch.manual_seed(0)
+    weights = torch.tensor([[0.0, 1.0, 3.0, 0.0, 4.0]]).repeat(20_000, 1)
+    counts = torch.bincount(T._draw_index(weights), minlength=5).double() / len(weights)
+    assert counts[0] == counts[3] == 0  # never a centre of weight 0
+    assert torch.allclose(counts, weights[0].double() / 8, atol=0.01)
 
 
 def test_hue_rotation_keeps_luma_and_grays_and_turns_colours():
