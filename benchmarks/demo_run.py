@@ -49,15 +49,17 @@ def run_demo(profile: str, runs: Path) -> tuple[float, dict[str, Any]]:
 
 def demo_figures(results: dict[str, Any], wall_s: float, reference_s: float | None
                  ) -> dict[str, str]:
-    """Each row's mean top-1 and its spread (``<method>.<protocol>.<labels>``), each model's
-    training seconds, the wall time (with its ratio to ``reference_s``) and the peak
-    memory."""
+    """Each row's mean top-1 and its spread (``<method>.<protocol>.<labels>``) and, where the
+    row has one, its sibling accuracy (``....sibling``), each model's training seconds, the
+    wall time (with its ratio to ``reference_s``) and the peak memory."""
     figures: dict[str, str] = {}
     for row in results["rows"]:
         key = f"{row['method']}.{row['protocol']}.{row['labels']:g}"
         figures[key] = percent(row["top1_mean"])
         if len(row["top1_values"]) > 1:
             figures[f"{key}.spread"] = spread(row["top1_values"])
+        if "sibling_accuracy_mean" in row:
+            figures[f"{key}.sibling"] = percent(row["sibling_accuracy_mean"])
     for name, model in results["models"].items():
         if "train_s" in model:
             figures[f"{name}.train_s"] = f"{model['train_s']:.0f} s"

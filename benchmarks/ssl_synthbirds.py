@@ -2,23 +2,27 @@
 know, over pretraining seeds.
 
 For each method (a registered name, with settings as ``name:key=value,key=value``; ``epochs``,
-``batch_size`` and ``lr`` there set that method's schedule) and seed:
-pretraining on the unlabelled pool through ``fgssl.study.runs.pretrain`` (seed by seed, every
-method at a seed before the next seed, so that a machine's drift in speed reaches them alike;
-timed: the training loop's seconds, monitors apart, and the whole call), then linear probes
-on the frozen backbone with all train labels (their val accuracy too, to choose a schedule on
-val) and at ``--per-class`` labels per species (the same label subset for every method at a
-seed). The random-init backbone is probed the same way, as the floor each method is read
-against; ``time_ratio`` is a method's median training time over that of ``--reference``
-(SimCLR ``object_crop``, the budget's yardstick). Threads: as the process has them
-(``--threads``). Each run's line names the autocast dtype the runs train in (bf16 only where
-the CPU has it natively: it changes both speed and numerics).
+``batch_size`` and ``lr`` there set that method's schedule) and seed: pretraining on the
+unlabelled pool through ``fgssl.study.runs.pretrain`` (seed by seed, every method at a seed
+before the next seed, so that a machine's drift in speed reaches them alike; timed: the
+training loop's seconds, monitors apart, and the whole call), then linear probes on the frozen
+backbone with all train labels (their val accuracy too, to choose a schedule on val, and the
+sibling accuracy: how often the probe tells the two species of a pair apart) and at
+``--per-class`` labels per species (the same label subset for every method at a seed). The
+random-init backbone is probed the same way, as the floor each method is read against;
+``time_ratio`` is a method's median training time over that of ``--reference`` (SimCLR
+``object_crop``, the budget's yardstick). Threads: as the process has them (``--threads``).
+Each run's line names the autocast dtype the runs train in (bf16 only where the CPU has it
+natively: it changes both speed and numerics). With ``--reuse``, a run already finished under
+``--out`` is probed again rather than trained again (its seconds are those it recorded when it
+trained), and a cut-off one continues from its last epoch: to add a method or a figure to a
+sweep, or finish one that was stopped.
 
 Usage::
 
     python benchmarks/ssl_synthbirds.py --methods simclr byol byol:momentum=0 --seeds 3
         [--first-seed 0] [--profile cpu] [--per-class 10] [--epochs N] [--lr LR] [--batch B]
-        [--threads 2] [--out DIR] [--record NAME]
+        [--threads 2] [--out DIR] [--reuse] [--record NAME]
 
 Prints one JSON object (and writes it to ``--out``/results.json); with ``--record NAME`` its
 figures also become record ``NAME`` of the kit's reference results (``benchmarks/reference.py``).
@@ -77,6 +81,8 @@ def main() -> None:
     parser.add_argument("--record", metavar="NAME",
                         help="also write the figures to docs/reference_results.json as NAME")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/ssl_synthbirds"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="probe the runs already finished under --out, continue cut-off ones")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     prof = get_profile(args.profile)
@@ -85,6 +91,7 @@ def main() -> None:
     def probes(backbone: torch.nn.Module, seed: int) -> dict[str, float]:
         everything = evaluate_backbone(backbone, "synthbirds", prof, "linear", 1.0, seed)
         return {"linear_all": everything["top1"], "linear_all_val": everything["val_top1"],
+                "sibling_all": everything["sibling_accuracy"],
                 "linear_low": evaluate_backbone(backbone, "synthbirds", prof, "linear",
                                                 low, seed)["top1"]}
 
@@ -108,7 +115,7 @@ def main() -> None:
                     Run.of(name, prof, seed=seed, **{"epochs": args.epochs,
                                                      "batch_size": args.batch, "lr": args.lr,
                                                      **options}),
-                    args.out / spec.replace(":", "_") / f"seed{seed}", resume=False,
+                    args.out / spec.replace(":", "_") / f"seed{seed}", resume=args.reuse,
                     progress_bar=False)
             except FloatingPointError as error:  # a diverged run is a result too
                 runs[spec].append({"error": str(error)})
@@ -127,7 +134,7 @@ def main() -> None:
             continue
         summary = {key: summarise([run[key] for run in done])
                    for key in ("train_s", "call_s", "linear_all", "linear_all_val",
-                               "linear_low")}
+                               "sibling_all", "linear_low")}
         summary["over_random_linear_all"] = [
             round(run["linear_all"] - r["linear_all"], 4) for run, r in zip(done, random,
                                                                             strict=True)]
@@ -149,13 +156,14 @@ def main() -> None:
 
 def reference_figures(result: dict[str, Any]) -> dict[str, str]:
     """The figures the course quotes from a result: per method (and random init) the mean
-    top-1 with all labels and at ``per_class`` labels, their spread over seeds, each seed's
-    gain over random init, and the training time's range and ratio to the reference."""
+    top-1 with all labels and at ``per_class`` labels, their spread over seeds, the sibling
+    accuracy with all labels, each seed's gain over random init, and the training time's range
+    and ratio to the reference."""
     figures: dict[str, str] = {}
     for name, summary in {"random": result["random"], **result["methods"]}.items():
         if "error" in summary:
             continue
-        for key in ("linear_all", "linear_low"):
+        for key in ("linear_all", "linear_low", "sibling_all"):
             figures[f"{name}.{key}"] = percent(summary[key]["mean"])
             if summary[key]["n"] > 1:
                 figures[f"{name}.{key}.spread"] = spread(summary[key]["values"])

@@ -36,8 +36,15 @@ def runs_lost_with_runtime() -> str | None:
 
 
 def keep_runs_in_drive(folder: str = "fgssl_runs", mount_point: str = str(DRIVE)) -> Path:
-    """Mount Google Drive and send fgssl's runs to ``MyDrive/<folder>``; return that folder.
-    Outside Colab this is an error that says what to do instead."""
+    """Mount Google Drive and send fgssl's runs there, so that trained models outlive a
+    recycled Colab runtime. Outside Colab this is an error that says what to do instead.
+
+    Args:
+        folder: the folder under ``MyDrive``.
+        mount_point: where Drive is mounted.
+
+    Returns:
+        The runs' folder, ``MyDrive/<folder>``."""
     if not on_colab():
         raise RuntimeError("keep_runs_in_drive works on Colab only: elsewhere set FGSSL_RUNS "
                            "to any folder you like")

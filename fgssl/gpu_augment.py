@@ -83,8 +83,18 @@ def apply_some(images: torch.Tensor, op: Callable[[torch.Tensor], torch.Tensor],
 
 
 class BatchSimCLRViews(nn.Module):
-    """Two augmented views of each image of a (B, 3, H, W) uint8 batch: two (B, 3, size,
-    size) float batches, standardised. Arguments as :class:`fgssl.transforms.SimCLRViews`."""
+    """Two augmented views of each image of a batch, made for the whole batch at once on the
+    batch's device; :class:`fgssl.transforms.SimCLRViews`'s recipe.
+
+    Args:
+        size: the views' side in pixels.
+        variant: one of :data:`~fgssl.transforms.VARIANTS`.
+        jitter: SimCLR's colour-jitter strength s (brightness, contrast, saturation 0.8·s).
+        hue: the largest hue shift, 0 to 0.5 (default 0.2·s).
+        crop_scale: the random resized crop's range of areas.
+
+    Returns (when called on a (B, 3, H, W) uint8 batch):
+        Two (B, 3, size, size) float batches, standardised; row i of each from image i."""
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
                  hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)

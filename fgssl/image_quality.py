@@ -24,7 +24,13 @@ _TO_Y = (65.481, 128.553, 24.966)  # ITU-R BT.601, as MATLAB's rgb2ycbcr (Y in [
 
 
 def luminance(images: torch.Tensor) -> torch.Tensor:
-    """Y of YCbCr (BT.601) in [16/255, 235/255] from RGB in [0, 1]: (B, 3, H, W) -> (B, 1, H, W)."""
+    """Y of YCbCr (ITU-R BT.601), where super-resolution papers measure PSNR and SSIM.
+
+    Args:
+        images: (B, 3, H, W) RGB in [0, 1].
+
+    Returns:
+        (B, 1, H, W) in [16/255, 235/255]."""
     weights = torch.tensor(_TO_Y, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
     return (16.0 + (images * weights).sum(1, keepdim=True)) / 255.0
 
@@ -34,7 +40,15 @@ def _shave(images: torch.Tensor, border: int) -> torch.Tensor:
 
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB on luminance, per image: (B,)."""
+    """Peak signal-to-noise ratio on luminance, per image.
+
+    Args:
+        prediction: (B, 3, H, W) in [0, 1].
+        target: (B, 3, H, W) in [0, 1].
+        border: pixels shaved off each side first (papers shave the scale factor).
+
+    Returns:
+        (B,) in dB."""
     error = _shave(luminance(prediction) - luminance(target), border)
     mse = error.pow(2).flatten(1).mean(1).clamp_min(1e-10)
     return 10.0 * torch.log10(1.0 / mse)
@@ -49,8 +63,18 @@ def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tenso
 
 def ssim(prediction: torch.Tensor, target: torch.Tensor, border: int = 0,
          window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """Mean structural similarity on luminance, per image: (B,). Windows lie wholly inside the
-    (shaved) image, so it must be at least ``window`` pixels a side."""
+    """Mean structural similarity (Wang et al. 2004) on luminance, per image. Windows lie
+    wholly inside the (shaved) image, so it must be at least ``window`` pixels a side.
+
+    Args:
+        prediction: (B, 3, H, W) in [0, 1].
+        target: (B, 3, H, W) in [0, 1].
+        border: pixels shaved off each side first.
+        window: the Gaussian window's side.
+        sigma: its standard deviation.
+
+    Returns:
+        (B,), at most 1."""
     x = _shave(luminance(prediction), border)
     y = _shave(luminance(target), border)
     if min(x.shape[-2:]) < window:

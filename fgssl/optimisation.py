@@ -39,7 +39,15 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
 
 
 def precision(device: torch.device, amp: bool) -> tuple[Any, torch.amp.GradScaler]:
-    """An autocast context for the device, and a scaler (enabled for fp16 only)."""
+    """Mixed precision for a device: bf16 autocast on CPUs with native bf16 and on GPUs that
+    have it, fp16 with a loss scaler on older GPUs, none elsewhere.
+
+    Args:
+        device: where training runs.
+        amp: whether to use mixed precision at all.
+
+    Returns:
+        An autocast context, and a gradient scaler (enabled for fp16 only)."""
     if amp and device.type == "cpu" and cpu_has_native_bf16():
         return torch.autocast("cpu", dtype=torch.bfloat16), \
             torch.amp.GradScaler("cpu", enabled=False)

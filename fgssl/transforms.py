@@ -298,11 +298,18 @@ def blur_kernel(size: int) -> int:
 
 
 class SimCLRViews:
-    """Two augmented views of one image: ``(view_1, view_2)``, each (3, size, size) float.
+    """Two augmented views of one image, made image by image as torchvision pipelines do
+    (:class:`~fgssl.gpu_augment.BatchSimCLRViews` makes the same for a whole batch).
 
-    ``jitter`` is SimCLR's colour-jitter strength s, ``hue`` the largest hue shift (0 to 0.5;
-    default 0.2·s); ``variant`` one of :data:`VARIANTS`.
-    """
+    Args:
+        size: the views' side in pixels.
+        variant: one of :data:`VARIANTS`.
+        jitter: SimCLR's colour-jitter strength s (brightness, contrast, saturation 0.8·s).
+        hue: the largest hue shift, 0 to 0.5 (default 0.2·s).
+        crop_scale: the random resized crop's range of areas.
+
+    Returns (when called on a (3, H, W) image):
+        ``(view_1, view_2)``, each (3, size, size) float, standardised."""
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
                  hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)

@@ -39,11 +39,15 @@ def seed_everything(seed: int) -> None:
 
 
 def choose_device(requested: str | None = None) -> torch.device:
-    """The device to compute on: ``requested`` if given, else CUDA, then Apple MPS, then CPU.
-
-    A request for CUDA on a machine without it is an error that says what to do; falling back
+    """The device to compute on: the requested one, else CUDA, then Apple MPS, then the CPU.
+    A request for CUDA on a machine without it is an error that says what to do: falling back
     to the CPU silently would turn a GPU run into a day-long one.
-    """
+
+    Args:
+        requested: e.g. ``"cpu"``, ``"cuda"``, ``"cuda:1"``; None: the best there is.
+
+    Returns:
+        The device."""
     if requested is not None:
         device = torch.device(requested)
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -74,7 +78,14 @@ def weights_cached(url: str) -> bool:
 
 
 def device_hint(device: torch.device) -> str:
-    """One line that tells a user what the device means for them."""
+    """What a device means for the user, in one line.
+
+    Args:
+        device: the device a run uses.
+
+    Returns:
+        The GPU's name, or that the CPU suits the ``ci`` and ``cpu`` profiles and where to
+        get a GPU."""
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":

@@ -43,13 +43,14 @@ def test_the_demo_table_becomes_figures():
     demo_run = _load("demo_run")
     results = {"rows": [
         {"method": "simclr-object_crop", "protocol": "linear", "labels": 1.0,
-         "top1_mean": 0.519, "top1_values": [0.519, 0.519]},
+         "top1_mean": 0.519, "top1_values": [0.519, 0.519], "sibling_accuracy_mean": 0.7133},
         {"method": "simclr-object_crop", "protocol": "linear", "labels": 0.1,
          "top1_mean": 0.369, "top1_values": [0.348, 0.390]}],
         "models": {"simclr-object_crop": {"train_s": 289.4}, "random": {}}}
     figures = demo_run.demo_figures(results, 552.3, 170.0)
     assert figures == {"simclr-object_crop.linear.1": "51.9%",
                        "simclr-object_crop.linear.1.spread": "± 0.0",
+                       "simclr-object_crop.linear.1.sibling": "71.3%",
                        "simclr-object_crop.linear.0.1": "36.9%",
                        "simclr-object_crop.linear.0.1.spread": "± 3.0",
                        "simclr-object_crop.train_s": "289 s", "wall_s": "552 s",
@@ -61,9 +62,12 @@ def test_a_method_benchmark_becomes_figures():
     summary = {"mean": 0.534, "n": 3, "values": [0.529, 0.553, 0.521]}
     result = {"first_seed": 0,
               "random": {"linear_all": {"mean": 0.076, "n": 1, "values": [0.076]},
-                         "linear_low": {"mean": 0.047, "n": 1, "values": [0.047]}},
+                         "linear_low": {"mean": 0.047, "n": 1, "values": [0.047]},
+                         "sibling_all": {"mean": 0.512, "n": 1, "values": [0.512]}},
               "methods": {"dino": {"error": "diverged"},
                           "simclr": {"linear_all": summary, "linear_low": summary,
+                                     "sibling_all": {"mean": 0.6866, "n": 3,
+                                                     "values": [0.68, 0.69, 0.69]},
                                      "over_random_linear_all": [0.453, 0.477],
                                      "train_s": {"values": [169.6, 170.4]},
                                      "time_ratio": 1.0}}}
@@ -72,5 +76,6 @@ def test_a_method_benchmark_becomes_figures():
     assert figures["simclr.linear_all"] == "53.4%"
     assert figures["simclr.linear_all.spread"] == "± 1.7"
     assert figures["simclr.over_random.seed1"] == "+47.7"
+    assert figures["simclr.sibling_all"] == "68.7%" and figures["random.sibling_all"] == "51.2%"
     assert figures["simclr.train_s"] == "170–170 s" and figures["simclr.time_ratio"] == "1.00×"
     assert not any(key.startswith("dino") for key in figures)  # a failed run quotes nothing

@@ -161,9 +161,21 @@ class LoaderBatches:
 def training_batches(data: Dataset, batch_size: int, device: torch.device, path: str = "auto",
                      rank: int = 0, world: int = 1, workers: int = 0
                      ) -> DeviceBatches | LoaderBatches:
-    """``batch_size`` images per rank and step: ``path="gpu"`` (:class:`DeviceBatches`),
-    ``"cpu-loader"`` (:class:`LoaderBatches`), or ``"auto"``: the GPU path for a uint8 cache
-    (or a subset of one), the DataLoader for anything else."""
+    """The batches a training run draws, ``batch_size`` images per process and step.
+
+    Args:
+        data: items (uint8 (3, H, W) image, label).
+        batch_size: images per process and step.
+        device: where training runs.
+        path: ``"gpu"`` (:class:`DeviceBatches`: the split held on ``device``),
+            ``"cpu-loader"`` (:class:`LoaderBatches`: a DataLoader), or ``"auto"``: the GPU
+            path for a uint8 cache (or a subset of one), the DataLoader for anything else.
+        rank: this process's rank under torchrun.
+        world: how many processes.
+        workers: the DataLoader's worker processes.
+
+    Returns:
+        An iterable of epochs of (images, labels) batches."""
     if path not in DATA_PATHS:
         raise ValueError(f"data path must be one of {', '.join(DATA_PATHS)}, got {path!r}")
     if path == "auto":

@@ -29,10 +29,21 @@ CHUNK = 256  # images rendered at a time
 def write_example_folder(root: str | os.PathLike[str], species: int = NUM_CLASSES,
                          per_species: int = 40, unlabelled: int = 0, size: int = 96,
                          seed: int = 1) -> Path:
-    """Write ``per_species`` labelled images of the first ``species`` SynthBirds species
-    (sibling pairs stay together when ``species`` is even) and ``unlabelled`` images of the
-    same species without labels, ``size`` px, drawn with renderer ``seed``; returns
-    ``root``. Refuses a ``root`` that already holds files (nothing is overwritten)."""
+    """Write a folder of labelled images (and optionally unlabelled ones) in the layout the kit
+    reads a user's images in, drawn from SynthBirds. Refuses a ``root`` that already holds
+    files: nothing is overwritten.
+
+    Args:
+        root: the folder to write.
+        species: the first that many SynthBirds species (sibling pairs stay together when it
+            is even).
+        per_species: labelled images of each.
+        unlabelled: images of the same species without labels.
+        size: the images' side in pixels.
+        seed: the renderer's seed.
+
+    Returns:
+        ``root``."""
     root = Path(root)
     if not 1 <= species <= NUM_CLASSES:
         raise ValueError(f"species must be in 1..{NUM_CLASSES}, got {species}")

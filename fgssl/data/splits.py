@@ -71,8 +71,17 @@ def stratified_split(labels: np.ndarray, fractions: dict[str, float], seed: int
 
 def label_subset(labels: np.ndarray, fraction: float | None = None,
                  per_class: int | None = None, seed: int = 0) -> np.ndarray:
-    """Indices of a stratified label budget: ``fraction`` of each class (at least one image),
-    or ``per_class`` images of each class. Smaller budgets are subsets of larger ones."""
+    """The indices of a stratified label budget; a smaller budget at the same seed is a subset
+    of a larger one.
+
+    Args:
+        labels: (N,) class labels of the split.
+        fraction: that fraction of each class's images (at least one), or
+        per_class: that many images of each class (give exactly one of the two).
+        seed: seeds each class's order.
+
+    Returns:
+        (M,) indices into ``labels``, sorted."""
     if (fraction is None) == (per_class is None):
         raise ValueError("give exactly one of fraction or per_class")
     if fraction is not None and not 0 < fraction <= 1:
@@ -87,9 +96,16 @@ def label_subset(labels: np.ndarray, fraction: float | None = None,
 
 
 def repeated_budget(data: Dataset, budget: np.ndarray) -> Subset:
-    """The images of a label ``budget`` (indices into ``data``), repeated so that an epoch
-    has about as many images as ``data``: the same number of epochs then means the same
-    number of training steps at every budget."""
+    """The images of a label budget, repeated so that an epoch has about as many images as the
+    whole split: the same number of epochs then means the same number of training steps at
+    every budget.
+
+    Args:
+        data: the split.
+        budget: indices into ``data`` (:func:`label_subset`).
+
+    Returns:
+        A subset of ``data``."""
     repeats = max(1, len(data) // len(budget))
     return Subset(data, np.tile(budget, repeats).tolist())
 

@@ -79,7 +79,13 @@ NUM_CLASSES = len(SPECIES_NAMES)
 
 
 def sibling_of(label: int) -> int:
-    """The species that differs from ``label`` in exactly one part."""
+    """The sibling species of ``label``: the one that differs from it in exactly one part.
+
+    Args:
+        label: a species, 0 to ``NUM_CLASSES`` − 1.
+
+    Returns:
+        The sibling's label."""
     return label ^ 1
 
 
@@ -87,7 +93,13 @@ COLOUR_PARTS = ("beak_colour", "crown")  # parts whose options differ in colour 
 
 
 def differing_part(label: int) -> str:
-    """The part in which species ``label`` and its sibling differ, e.g. ``'crown'``."""
+    """The part in which a species and its sibling differ.
+
+    Args:
+        label: a species.
+
+    Returns:
+        The part's name, e.g. ``'crown'``."""
     return _PAIRS[label // 2][1][0]
 
 
@@ -108,8 +120,15 @@ def discriminative_points(labels: Iterable[int], keypoints: np.ndarray) -> np.nd
 
 
 def part_labels(labels: Iterable[int], part: str) -> np.ndarray:
-    """Which option of ``part`` each species has: (N,) indices into ``PART_CHOICES[part]``
-    (e.g. beak colour 0 dark, 1 yellow, 2 red), to ask what a representation knows of a part."""
+    """Which option of one part each image's species has, to ask what a representation knows
+    of that part.
+
+    Args:
+        labels: (N,) species.
+        part: a part, e.g. ``"beak_colour"``.
+
+    Returns:
+        (N,) indices into ``PART_CHOICES[part]`` (e.g. beak colour 0 dark, 1 yellow, 2 red)."""
     if part not in PART_CHOICES:
         raise ValueError(f"unknown part {part!r}: choose one of {', '.join(PARTS)}")
     return np.array([PART_CHOICES[part].index(SPECIES_PARTS[int(label)][part])
@@ -117,7 +136,13 @@ def part_labels(labels: Iterable[int], part: str) -> np.ndarray:
 
 
 def describe(label: int) -> str:
-    """A field-guide line, e.g. ``'01b: cone dark beak, red crown, ...'``."""
+    """A species' field-guide line.
+
+    Args:
+        label: a species, 0 to ``NUM_CLASSES`` − 1.
+
+    Returns:
+        E.g. ``'01b: cone dark beak, red crown, ...'``: its name and every part."""
     p = SPECIES_PARTS[label]
     ring = "white eye ring" if p["eye_ring"] == "white" else "no eye ring"
     return (
@@ -141,7 +166,11 @@ class RenderedBatch:
 
 
 class SynthBirds:
-    """The renderer. ``seed`` picks a different (but equally hard) draw of every split."""
+    """The SynthBirds renderer: every image of every split drawn from its own seeded generator,
+    so any image can be rendered alone, in any order, on any machine.
+
+    Args:
+        seed: picks a different (but equally hard) draw of every split."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -159,7 +188,16 @@ class SynthBirds:
         return np.array([self._draw_parameters(split, i)[0] for i in indices], dtype=np.int64)
 
     def render(self, split: str, indices: Iterable[int], size: int = 32) -> RenderedBatch:
-        """Render images ``indices`` of ``split`` at ``size`` x ``size`` pixels."""
+        """Render images ``indices`` of ``split``.
+
+        Args:
+            split: ``"train"``, ``"val"``, ``"test"`` or ``"unlabelled"``.
+            indices: which images of the split.
+            size: the images' side in pixels (at least 8).
+
+        Returns:
+            A :class:`RenderedBatch`: images (N, size, size, 3) uint8, labels (N,), boxes and
+            keypoints."""
         indices = list(indices)
         if size < 8:
             raise ValueError(f"SynthBirds needs at least 8 px, got {size}")

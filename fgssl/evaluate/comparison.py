@@ -35,9 +35,16 @@ FLOOR = "floor"  # the protocol name of the majority-class rows
 
 
 def low_label_fraction(labels: np.ndarray, per_class: int = 10) -> float:
-    """The label fraction that gives every class at most ``per_class`` images (the largest
-    class exactly that many) and uses at most half the labels: the study's low-label point,
-    recorded as the fraction it is."""
+    """The study's low-label point: the label fraction that gives every class at most
+    ``per_class`` images (the largest class exactly that many), and never more than half the
+    labels; recorded as the fraction it is.
+
+    Args:
+        labels: (N,) the train split's class labels.
+        per_class: labelled images for the largest class.
+
+    Returns:
+        A fraction of the train split in (0, 0.5]."""
     largest = int(np.bincount(np.asarray(labels)).max())
     return min(0.5, per_class / largest)
 
@@ -134,7 +141,16 @@ def floor_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def top1_of(rows: list[dict[str, Any]], method: str, protocol: str, labels: float) -> float:
-    """The mean test top-1 of one row (NaN when the study has no such row)."""
+    """One row's mean test top-1 in the study's results.
+
+    Args:
+        rows: the study's result rows (``results.json``'s).
+        method: the row's model, e.g. ``"simclr-object_crop"``.
+        protocol: ``"linear"``, ``"knn"`` or ``"finetune"``.
+        labels: the label fraction.
+
+    Returns:
+        The mean top-1, NaN when the study has no such row."""
     return next((row["top1_mean"] for row in rows
                  if (row["method"], row["protocol"], row["labels"]) == (method, protocol, labels)),
                 float("nan"))

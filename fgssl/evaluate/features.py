@@ -22,14 +22,25 @@ from fgssl.transforms import normalise
 
 
 def at_input_size(backbone: nn.Module, prof: Profile) -> Profile:
-    """``prof`` with the image size ``backbone`` reads: its ``input_size`` where it declares
-    one (SRGAN's discriminator: the high-resolution size it judged in training, 64 px in the
-    ``cpu`` profile), else the profile's own. Every evaluation loads its images at that size."""
+    """The profile an evaluation of ``backbone`` loads its images with: the backbone's
+    ``input_size`` where it declares one (SRGAN's discriminator: the high-resolution size it
+    judged in training, 64 px in the ``cpu`` profile), else the profile's own image size.
+
+    Args:
+        backbone: the network to evaluate.
+        prof: the profile the evaluation runs in.
+
+    Returns:
+        ``prof``, with ``image_size`` replaced where the backbone reads another size."""
     return at_size(prof, getattr(backbone, "input_size", None))
 
 
 def assert_frozen(backbone: nn.Module) -> None:
-    """Raise unless every module is in eval mode and no parameter requires a gradient."""
+    """Check that a backbone is frozen: every module in eval mode and no parameter requiring a
+    gradient; an ``AssertionError`` naming the first offenders otherwise.
+
+    Args:
+        backbone: the network to check."""
     training = [name or "(root)" for name, m in backbone.named_modules() if m.training]
     if training:
         raise AssertionError(
@@ -52,8 +63,15 @@ def freeze(backbone: nn.Module) -> nn.Module:
 
 @contextlib.contextmanager
 def frozen(backbone: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode and no gradients inside the block; the previous state — every module's
-    mode and every parameter's flag, as they were — is restored after."""
+    """A context in which ``backbone`` is in eval mode with no parameter taking gradients; on
+    leaving it, every module's mode and every parameter's ``requires_grad`` are restored as
+    they were.
+
+    Args:
+        backbone: the network to freeze for the block.
+
+    Yields:
+        ``backbone`` itself."""
     modes = [(module, module.training) for module in backbone.modules()]
     requires_grad = [(p, p.requires_grad) for p in backbone.parameters()]
     freeze(backbone)
@@ -69,7 +87,17 @@ def frozen(backbone: nn.Module) -> Iterator[nn.Module]:
 
 def extract_features(backbone: nn.Module, data: Dataset, batch_size: int = 256,
                      device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """Features (N, D) float32 and labels (N,) of a dataset of uint8 (3, H, W) images."""
+    """The frozen backbone's features of every image of a dataset, batch by batch, standardised
+    as in training, in eval mode without gradients.
+
+    Args:
+        backbone: (B, 3, H, W) float -> (B, D).
+        data: items (uint8 (3, H, W) image, label).
+        batch_size: images per forward pass.
+        device: where the backbone runs.
+
+    Returns:
+        Features (N, D) float32 and labels (N,), in the dataset's order."""
     to_input = normalise()
     loader = DataLoader(data, batch_size=batch_size, shuffle=False)
     features, labels = [], []
@@ -85,9 +113,16 @@ def extract_features(backbone: nn.Module, data: Dataset, batch_size: int = 256,
 def view_features(backbone: nn.Module, images: torch.Tensor,
                   views: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frozen features of two augmented views of each image of a (B, 3, H, W) uint8 batch:
-    two (B, D) tensors, row i of each from image i (what alignment and uniformity measure).
-    ``views`` makes the two standardised views, e.g. a ``BatchSimCLRViews``."""
+    """Frozen features of two augmented views of each image (what alignment and uniformity
+    measure, Wang & Isola 2020).
+
+    Args:
+        backbone: (B, 3, H, W) float -> (B, D).
+        images: (B, 3, H, W) uint8.
+        views: makes the two standardised views of a batch, e.g. a ``BatchSimCLRViews``.
+
+    Returns:
+        Two (B, D) tensors; row i of each comes from image i."""
     view_1, view_2 = views(images)
     with frozen(backbone), torch.no_grad():
         return backbone(view_1), backbone(view_2)

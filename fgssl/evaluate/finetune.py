@@ -60,9 +60,16 @@ class _Logits(nn.Module):
 
 def predict(model: Method, data: Dataset, device: torch.device | str = "cpu"
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted classes and true labels of a dataset of uint8 images by a classifier with a
-    ``logits(images)`` method, frozen in eval mode (through
-    :func:`~fgssl.evaluate.features.extract_features`, the logits as features)."""
+    """A classifier's predictions on a dataset, frozen in eval mode (through
+    :func:`~fgssl.evaluate.features.extract_features`, the logits taken as features).
+
+    Args:
+        model: a classifier with a ``logits(images)`` method, (B, 3, H, W) -> (B, C).
+        data: items (uint8 (3, H, W) image, label).
+        device: where the model runs.
+
+    Returns:
+        Predicted classes (N,) and true labels (N,)."""
     logits, labels = extract_features(_Logits(model), data, device=device)
     return logits.argmax(1), labels
 
@@ -103,8 +110,15 @@ class FineTuned:
 
 
 def recipe_epochs(recipe: Recipe, prof: Profile) -> int:
-    """The epochs a recipe trains for at most: the fine-tuning protocol's schedule
-    (:data:`FINETUNE_SCHEDULE`, else the profile's), or the schedule of the method it names."""
+    """The epochs a recipe trains for at most.
+
+    Args:
+        recipe: the fine-tuning recipe.
+        prof: the profile.
+
+    Returns:
+        The fine-tuning protocol's schedule for ``prof`` (:data:`FINETUNE_SCHEDULE`, else the
+        profile's epochs), or the schedule of the method the recipe names."""
     if recipe.epochs_of != "finetune":
         return method_class(recipe.epochs_of).epochs_for(prof)
     return FINETUNE_SCHEDULE[prof.name].epochs if prof.name in FINETUNE_SCHEDULE \
@@ -130,10 +144,16 @@ def _model(backbone: nn.Module, recipe: Recipe, num_classes: int, image_size: in
 
 @dataclass(frozen=True)
 class FineTuning:
-    """How one fine-tuning run trains: the ``recipe`` (head, the backbone's relative rate,
-    whose schedule), for at most ``epochs`` (default: the recipe's) at ``lr`` (a batch of
-    256's rate; default: the head's method's), stopping after ``patience`` epochs without a
-    better val top-1, seeded by ``seed``, on ``device`` (default: the best there is)."""
+    """How one fine-tuning run trains.
+
+    Args:
+        recipe: the head (``"linear"`` or a method's, e.g. ``"pmg"``), the backbone's rate
+            relative to the head's, and whose schedule it trains for at most.
+        epochs: at most this many epochs (default: the recipe's).
+        lr: the rate for a batch of 256 (default: the head's method's).
+        patience: stop after this many epochs without a better val top-1.
+        seed: seeds the head's init and the batches.
+        device: where it trains (default: the best there is)."""
 
     recipe: Recipe = FINETUNE
     epochs: int | None = None
@@ -146,17 +166,24 @@ class FineTuning:
 def finetune(backbone: nn.Module, train: Dataset, val: Dataset, num_classes: int,
              profile: str | Profile | None = None, tuning: FineTuning = FineTuning(),
              on_step: ProgressHook | None = None) -> FineTuned:
-    """Train a copy of ``backbone`` end to end on ``train`` (uint8 images and labels of
-    ``num_classes`` classes) under the head of ``tuning.recipe`` — ``"linear"``, a linear
-    classifier (as SSL papers fine-tune), or a method's, e.g. ``"pmg"``: PMG's stage heads
-    trained progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`, Du et al.
-    2020) — keeping the epoch with the best top-1 on ``val``. ``on_step`` follows the
-    training (as :class:`~fgssl.train.Watch`'s).
+    """Train a copy of ``backbone`` end to end under the head of ``tuning.recipe`` and keep the
+    epoch with the best top-1 on ``val``. The head is ``"linear"``, a new linear classifier
+    (as SSL papers fine-tune), or a method's, e.g. ``"pmg"``: PMG's stage heads trained
+    progressively on jigsaw patches (:class:`~fgssl.methods.pmg.PMG`, Du et al. 2020).
+    ``backbone`` itself is never changed.
+
+    Args:
+        backbone: (B, 3, H, W) float -> (B, D), as pretrained.
+        train: items (uint8 (3, H, W) image, label) to train on.
+        val: the same, to choose the epoch.
+        num_classes: classes of the labels.
+        profile: the profile (name or object; default: the current one).
+        tuning: how it trains (:class:`FineTuning`).
+        on_step: follows the training, as :class:`~fgssl.train.Watch`'s does.
 
     Returns:
         The :class:`FineTuned` model in eval mode, with its val top-1, the epoch kept and the
-        history.
-    """
+        history."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = int(train[0][0].shape[-1])
     torch.manual_seed(tuning.seed)

@@ -79,24 +79,45 @@ def majority_floor(train_labels: Sequence[int], test_labels: Sequence[int]) -> f
 
 
 def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> float:
-    """Wang & Isola (2020): E ||f(x) - f(y)||^alpha over positive pairs of normalised (N, D)
-    embeddings. Lower: the two views of an image land close together."""
+    """Alignment (Wang & Isola 2020): E ‖f(x) − f(y)‖^α over positive pairs. Lower: the two
+    views of an image land close together.
+
+    Args:
+        z1: (N, D) embeddings of the first views.
+        z2: (N, D) embeddings of the second views; both ℓ2-normalised here.
+        alpha: α.
+
+    Returns:
+        The mean over the N pairs."""
     z1, z2 = F.normalize(z1.float(), dim=1), F.normalize(z2.float(), dim=1)
     return float((z1 - z2).norm(dim=1).pow(alpha).mean())
 
 
 def uniformity(z: torch.Tensor, t: float = 2.0) -> float:
-    """Wang & Isola (2020): log E exp(-t ||f(x) - f(y)||^2) over all pairs of distinct rows of
-    normalised (N, D) embeddings. Lower: the embeddings spread over the sphere."""
+    """Uniformity (Wang & Isola 2020): log E exp(−t ‖f(x) − f(y)‖²) over all pairs of distinct
+    rows. Lower: the embeddings spread over the sphere.
+
+    Args:
+        z: (N, D) embeddings, ℓ2-normalised here.
+        t: the kernel's scale.
+
+    Returns:
+        The log of the mean over the N(N − 1)/2 pairs."""
     z = F.normalize(z.float(), dim=1)
     return float(torch.pdist(z).pow(2).mul(-t).exp().mean().log())
 
 
 def effective_rank(z: torch.Tensor) -> float:
-    """Roy & Vetterli (2007), as RankMe (Garrido et al. 2023) reads an SSL embedding: the
-    exponential of the entropy of the (N, D) embeddings' normalised singular values
-    σ_k / Σσ, after centring. Between 1 (every row on one line: collapsed) and min(N, D)
-    (the rows fill every direction alike)."""
+    """The effective rank (Roy & Vetterli 2007), as RankMe (Garrido et al. 2023) reads an SSL
+    embedding: the exponential of the entropy of the normalised singular values σ_k / Σσ of
+    the centred embeddings.
+
+    Args:
+        z: (N, D) embeddings.
+
+    Returns:
+        Between 1 (every row on one line: collapsed) and min(N, D) (the rows fill every
+        direction alike)."""
     singular = torch.linalg.svdvals(z.double() - z.double().mean(dim=0))
     share = singular / singular.sum()
     share = share[share > 0]

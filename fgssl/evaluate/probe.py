@@ -69,13 +69,25 @@ class LinearProbe:
 def fit_linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
                      val_features: np.ndarray, val_labels: np.ndarray,
                      c_grid: Sequence[float] = C_GRID, seed: int = 0) -> LinearProbe:
-    """Fit a logistic regression per C on train; keep the one with the best val accuracy.
+    """The linear probe: a logistic regression on standardised frozen features, its C chosen on
+    val.
 
     The Cs are visited from the strongest regularisation up, each fit starting from the
     previous solution (a regularisation path), which takes a fraction of the iterations.
     The fits run on one BLAS thread: their matrices are small, and spreading each product over
     threads costs more than it gains (docs/RESULTS.md has the measurement).
-    """
+
+    Args:
+        train_features: (N, D).
+        train_labels: (N,).
+        val_features: (M, D).
+        val_labels: (M,).
+        c_grid: the inverse regularisation strengths tried.
+        seed: seeds the solver.
+
+    Returns:
+        The :class:`LinearProbe` with the best val accuracy: standardiser, classifier, its C
+        and that accuracy."""
     scaler = StandardScaler().fit(train_features)
     x_train, x_val = scaler.transform(train_features), scaler.transform(val_features)
     classifier = LogisticRegression(max_iter=1000, warm_start=True, random_state=seed)
@@ -124,9 +136,19 @@ def choose_k(bank_features: np.ndarray, bank_labels: np.ndarray, val_features: n
 
 def probe_accuracy(train_features: np.ndarray, train_targets: np.ndarray,
                    eval_features: np.ndarray, eval_targets: np.ndarray, C: float = 0.1) -> float:
-    """Does a representation know something? The eval accuracy of one logistic regression (a
-    fixed C, no selection) on standardised train features, e.g. to decode a bird's beak colour
-    from its features. For reporting a model's accuracy use :func:`fit_linear_probe`."""
+    """Does a representation know something? One logistic regression (a fixed ``C``, no
+    selection) on standardised train features, e.g. to decode a bird's beak colour from its
+    features. To report a model's accuracy use :func:`fit_linear_probe` instead.
+
+    Args:
+        train_features: (N, D) features to fit on.
+        train_targets: (N,) what to decode; at least two distinct values.
+        eval_features: (M, D) features to score on.
+        eval_targets: (M,) their true values.
+        C: inverse regularisation strength.
+
+    Returns:
+        The accuracy on the eval features, in [0, 1]."""
     if len(np.unique(train_targets)) < 2:
         raise ValueError("the train targets need at least two distinct values")
     scaler = StandardScaler().fit(train_features)

@@ -64,9 +64,25 @@ class _Chosen(NamedTuple):
 def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | None = None,
                       protocol: str = "linear", labels: float = 1.0, seed: int = 0,
                       root: str | None = None, device: str | None = None) -> dict[str, Any]:
-    """Top-1, mean per-class accuracy and macro-F1 on test of a backbone: frozen under a
-    linear probe or kNN, or fine-tuned (a copy; ``backbone`` is never changed), trained on
-    ``labels`` (a fraction) of the train split and selected on val."""
+    """A backbone's accuracy on a dataset's test split under one protocol: frozen under a
+    linear probe or kNN, or fine-tuned end to end (a copy: ``backbone`` is never changed),
+    trained on a fraction of the train split, every choice (C, k, epochs) made on val before
+    test is read.
+
+    Args:
+        backbone: (B, 3, H, W) float -> (B, D).
+        data: a dataset's name, e.g. ``"synthbirds"`` or ``"folder:..."``.
+        profile: the profile (name or object; default: the current one).
+        protocol: ``"linear"``, ``"knn"`` or ``"finetune"``.
+        labels: the fraction of the train split's labels used, in (0, 1].
+        seed: seeds the label subset and the training.
+        root: where the dataset lives (default: the kit's data folder).
+        device: where it runs (default: the best there is).
+
+    Returns:
+        ``top1``, ``mean_per_class_acc``, ``macro_f1``, ``val_top1``, the choice made on val,
+        the label-subset floor and sizes; for a linear probe on a dataset of sibling species,
+        ``sibling_accuracy`` and each pair's."""
     return evaluate_jobs(backbone, data, profile, [Job(protocol, labels, seed)], root,
                          device)[0]
 

@@ -89,14 +89,25 @@ EXERCISES.update({exercise.name: exercise for exercise in BUG_EXERCISES})
 
 
 def check_bug(number: int, yours: Any) -> Any:
-    """Check the student's fix of bug ``number``; returns what to use from here on."""
+    """Check your fix of the study's bug ``number`` (notebook 10) on hidden cases and print the
+    verdict (✓, or ✗ with a hint).
+
+    Args:
+        number: the bug, as :func:`show_bug` printed it.
+        yours: your fixed function.
+
+    Returns:
+        ``yours`` when it passed, else the kit's fixed function: what the cells after it use."""
     if number not in BUGS:
         raise ValueError(f"the study has bugs 1 to {len(BUGS)}, not {number}")
     return check(f"bug{number:02d}", yours)
 
 
 def show_bug(number: int) -> None:
-    """Print bug ``number``: what went wrong, the study's code, and what to write."""
+    """Print the study's bug ``number``: what went wrong, the study's code, and what to write.
+
+    Args:
+        number: 1 to the number of bugs in :data:`BUGS`."""
     if number not in BUGS:
         raise ValueError(f"the study has bugs 1 to {len(BUGS)}, not {number}")
     bug = BUGS[number]

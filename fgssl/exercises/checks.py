@@ -237,8 +237,13 @@ def passed(name: str) -> bool:
 
 
 def whose(name: str) -> str:
-    """``"your"`` when exercise ``name`` passed in this session, else ``"the kit's"``: whose
-    function the cells after its check use, for what they print."""
+    """Whose function the cells after an exercise's check use, for what they print.
+
+    Args:
+        name: an exercise, e.g. ``"nt_xent"``.
+
+    Returns:
+        ``"your"`` when that exercise passed in this session, else ``"the kit's"``."""
     return "your" if passed(name) else "the kit's"
 
 

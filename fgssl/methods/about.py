@@ -68,10 +68,15 @@ class Schedule:
 @dataclass(frozen=True)
 class Recipe:
     """How the study trains a network end to end on a label budget (instead of probing it
-    frozen): the head put on the backbone (``"linear"``, or a registered method's name whose
-    class takes a ``backbone``, e.g. ``"pmg"``), the backbone's learning rate relative to the
-    head's (1.0: from scratch), and whose schedule it trains for at most (``"finetune"``, the
-    fine-tuning protocol's, or a method's name)."""
+    frozen).
+
+    Args:
+        head: the head put on the backbone: ``"linear"``, or a registered method's name whose
+            class takes a ``backbone``, e.g. ``"pmg"``.
+        backbone_lr_factor: the backbone's learning rate relative to the head's (1.0: from
+            scratch).
+        epochs_of: whose schedule it trains for at most: ``"finetune"``, the fine-tuning
+            protocol's, or a method's name."""
 
     head: str = "linear"
     backbone_lr_factor: float = 0.1

@@ -245,15 +245,28 @@ def sgd(parts: Sequence[tuple[Sequence[nn.Parameter], float]], lr: float,
 
 
 def cosine_momentum(base: float, progress: float) -> float:
-    """A momentum target's τ at ``progress`` (0 to 1) of the run: ``base`` rising to 1 on a
-    cosine (BYOL, Grill et al. 2020, §3.2; DINO's teacher likewise)."""
+    """A momentum target's τ over a run: ``base`` rising to 1 on a cosine,
+    τ = 1 − (1 − base)(cos(π·progress) + 1)/2 (BYOL, Grill et al. 2020, §3.2; DINO's teacher
+    likewise).
+
+    Args:
+        base: τ at the start.
+        progress: the share of the run done, 0 to 1.
+
+    Returns:
+        τ now."""
     return 1 - (1 - base) * (math.cos(math.pi * progress) + 1) / 2
 
 
 @torch.no_grad()
 def momentum_update(target: nn.Module, online: Sequence[nn.Module], momentum: float) -> None:
-    """Move a momentum target towards the online network, ξ ← τ ξ + (1 − τ) θ in place
-    (``lerp_``): ``target``'s parameters, in order, are those of the ``online`` modules."""
+    """Move a momentum target towards the online network in place, ξ ← τ ξ + (1 − τ) θ
+    (``lerp_``).
+
+    Args:
+        target: the target; its parameters, in order, are those of the ``online`` modules.
+        online: the online modules.
+        momentum: τ."""
     weights = [p for module in online for p in module.parameters()]
     for slow, fast in zip(target.parameters(), weights, strict=True):
         slow.lerp_(fast, 1 - momentum)

@@ -68,35 +68,55 @@ def byol_loss(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def embedding_std(projections: torch.Tensor) -> torch.Tensor:
-    """The mean per-dimension std of the ℓ2-normalised (N, D) projections (SimSiam, §4.1):
-    about 1/√D when they spread out, 0 when they collapse to one point."""
+    """How spread out projections are (SimSiam, §4.1): the mean over dimensions of the standard
+    deviation of the ℓ2-normalised projections.
+
+    Args:
+        projections: (N, D).
+
+    Returns:
+        A scalar: about 1/√D when the projections spread over the sphere, 0 when they
+        collapse to one point."""
     return F.normalize(projections.detach().float(), dim=1).std(0).mean()
 
 
 class BYOL(Method):
     """Online backbone, projector and predictor; a momentum target of backbone and projector
-    (none with ``momentum=0``: SimSiam). Views as SimCLR's (batched, ``variant``), by default
-    its fine-grained ones: crops around the salient object, colour jitter 0.25 (docs/RESULTS.md
+    (none with ``momentum=0``: SimSiam). Views as SimCLR's (batched), by default its
+    fine-grained ones: crops around the salient object, colour jitter 0.25 (docs/EXPERIMENTS.md
     compares them with the standard views).
 
     The starting momentum defaults to 0.9, not the paper's 0.996: a run of a few thousand
     steps (the ``cpu`` profile's) would leave so slow a target close to its random init for
-    most of the run (docs/RESULTS.md measures it)."""
+    most of the run (docs/EXPERIMENTS.md measures it).
+
+    Args:
+        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
+        image_size: the side of the images it trains on, in pixels.
+        variant: the view variant (:data:`~fgssl.transforms.VARIANTS`).
+        jitter: the colour jitter's strength s (brightness, contrast, saturation 0.8·s).
+        hue: the largest hue rotation, in turns (default: 0.2·s).
+        hidden_dim: the projector's and predictor's hidden width.
+        projection_dim: D, the projections' and predictions' width.
+        momentum: the target's τ at the start, rising to 1 on a cosine (0: SimSiam).
+        stop_gradient: SimSiam's stop-gradient on the target side (False needs ``momentum=0``
+            and makes the representation collapse).
+        predictor_lr_factor: the predictor's learning rate relative to the encoder's."""
 
     name = "byol"
     summary = "BYOL: predicting a momentum target's view of the image (Grill et al. 2020)"
     base_lr = 0.3
     # cpu: within SimCLR's time, batches of 64 (the target moves every step: more steps, more
     # learning per epoch; docs/RESULTS.md); gpu: a class period on a T4
-    schedule = schedules(cpu=Schedule(epochs=24, batch_size=64), gpu=Schedule(epochs=30))
+    schedule = schedules(cpu=Schedule(epochs=20, batch_size=64), gpu=Schedule(epochs=30))
     options = (Option("momentum", "the target's momentum at the start, rising to 1 (0: SimSiam, "
                                   "the target is the online network)", minimum=0, maximum=1),
                Option("stop_gradient", "SimSiam: stop the gradient through the target (without "
                                        "it, the representation collapses)"))
     entries = (
-        Entry("byol", "BYOL: a momentum target, no negatives", opt_in=True, cost=110),
+        Entry("byol", "BYOL: a momentum target, no negatives", opt_in=True, cost=300),
         Entry("simsiam", "SimSiam: BYOL without a momentum target (its stop-gradient kept)",
-              options={"momentum": 0.0}, opt_in=True, cost=100),
+              options={"momentum": 0.0}, opt_in=True, cost=240),
     )
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,

@@ -32,9 +32,11 @@ ImageNet). As the paper does, the last layer is frozen at first (``freeze_last_l
 fraction of the run) and gradients are clipped to norm 3. Local views are the paper's six from
 64 px up; below that (the ``cpu`` profile's 32 px) a local view is a 16 px crop that ends on a
 2×2 map, and there are none unless asked for. The global views are SimCLR's fine-grained
-ones (``variant="object_crop"``, colour jitter 0.25), as BYOL's are; docs/EXPERIMENTS.md has
-the runs behind both choices. Under torchrun the centre is the mean over every process's
-batch.
+ones (``variant="object_crop"``, colour jitter 0.25), as BYOL's are. The teacher's momentum
+starts at 0.99, not the paper's 0.996 (rising to 1 on a cosine, as in the paper): over the
+few thousand steps of the ``cpu`` profile so slow a teacher stays near its random init for
+much of the run, as BYOL's target did. docs/EXPERIMENTS.md has the runs behind these
+choices. Under torchrun the centre is the mean over every process's batch.
 
 Example::
 
@@ -109,7 +111,29 @@ class DINOHead(nn.Module):
 
 class DINO(Method):
     """Student (backbone + head) and momentum teacher; two global and ``local_crops`` local
-    views per image."""
+    views per image.
+
+    Args:
+        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
+        image_size: the global views' side in pixels.
+        local_crops: local views per image, student only, even (default: 6 from 64 px, none
+            below).
+        local_size: the local views' side (default: half the image size).
+        global_scale: the global crops' range of areas.
+        local_scale: the local crops' range of areas.
+        prototypes: K, the head's outputs.
+        hidden_dim: the head's MLP width.
+        bottleneck_dim: the ℓ2-normalised bottleneck's width.
+        momentum: the teacher's τ at the start, rising to 1 on a cosine.
+        student_temperature: τ_s.
+        teacher_temperature: τ_t after its warm-up.
+        warmup_teacher_temperature: τ_t at the start.
+        teacher_warmup: the share of the run over which τ_t warms up.
+        center_momentum: m of the centre's update.
+        freeze_last_layer: the share of the run during which the prototypes stay fixed.
+        clip: the gradients' largest norm (None: no clipping).
+        variant: the global views' variant (:data:`~fgssl.transforms.VARIANTS`).
+        jitter: the colour jitter's strength s."""
 
     name = "dino"
     summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
@@ -117,7 +141,7 @@ class DINO(Method):
     # cpu: DINO needs steps (its teacher leaves the uniform answer within a few epochs, the
     # backbone follows only after ~20 at batch 64: docs/EXPERIMENTS.md), ~3x SimCLR's time;
     # gpu: a class period on a T4 (docs/INSTRUCTORS.md)
-    schedule = schedules(cpu=Schedule(epochs=60, batch_size=64), gpu=Schedule(epochs=20))
+    schedule = schedules(cpu=Schedule(epochs=56, batch_size=64), gpu=Schedule(epochs=20))
     options = (Option("local_crops", "local views per image, student only (default: 6 from "
                                      "64 px, none below)", minimum=0),
                Option("teacher_temperature", "the teacher's softmax temperature after its "
@@ -130,7 +154,7 @@ class DINO(Method):
                  local_crops: int | None = None, local_size: int | None = None,
                  global_scale: tuple[float, float] = (0.4, 1.0),
                  local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 1024,
-                 hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.996,
+                 hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.99,
                  student_temperature: float = 0.1, teacher_temperature: float = 0.07,
                  warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
                  center_momentum: float = 0.9, freeze_last_layer: float = 0.05,

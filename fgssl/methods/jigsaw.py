@@ -18,6 +18,8 @@ Example::
     ((100, 9), True)
 """
 
+# Over 300 lines: a method is one file; the puzzle, its permutation set and its network.
+
 from __future__ import annotations
 
 import itertools
@@ -57,9 +59,16 @@ def _candidates(tiles: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def max_min_hamming(count: int, tiles: int, rng: np.random.Generator) -> np.ndarray:
-    """The max-min variant of Noroozi & Favaro's greedy selection: (count, tiles)
-    permutations, each new one the candidate whose smallest distance to those already chosen
-    is largest."""
+    """The max-min variant of Noroozi & Favaro's greedy selection of permutations: each new one
+    the candidate whose smallest Hamming distance to those already chosen is largest.
+
+    Args:
+        count: how many permutations.
+        tiles: T, the tiles each permutes.
+        rng: draws the first permutation and the candidates.
+
+    Returns:
+        (count, tiles) permutations."""
     candidates = _candidates(tiles, rng)
     if count > len(candidates):
         raise ValueError(f"{tiles} tiles have only {len(candidates)} permutations to choose "
@@ -101,7 +110,13 @@ def random_permutations(count: int, tiles: int, rng: np.random.Generator) -> np.
 
 @dataclass(frozen=True)
 class PermutationSet:
-    """K permutations of a grid's tiles, (K, grid * grid), and how far apart they are."""
+    """K permutations of a grid's tiles and how far apart they are.
+
+    Args:
+        permutations: (K, grid · grid), each row an order of the tiles.
+        grid: tiles per side.
+        selection: how they were chosen (:data:`SELECTIONS`).
+        seed: the seed of the choice."""
 
     permutations: np.ndarray
     grid: int
@@ -133,9 +148,18 @@ class PermutationSet:
 def permutation_set(count: int = 100, grid: int = 3, seed: int = 0,
                     selection: str = "max_min_hamming",
                     cache_dir: str | os.PathLike[str] | None = "default") -> PermutationSet:
-    """The ``count`` permutations of a ``grid`` x ``grid`` puzzle, chosen by ``selection``
-    (one of :data:`SELECTIONS`), seeded. Cached as ``.npy`` in ``cache_dir`` (default
-    ``runs/jigsaw/``; ``None``: no cache): choosing 1,000 of 9! takes seconds, loading none."""
+    """The permutations of a puzzle a Jigsaw network tells apart, seeded; cached as ``.npy``
+    (choosing 1,000 of 9! takes seconds, loading none).
+
+    Args:
+        count: K, how many.
+        grid: tiles per side.
+        seed: seeds the choice.
+        selection: one of :data:`SELECTIONS`.
+        cache_dir: the cache's folder (``"default"``: ``runs/jigsaw/``; ``None``: no cache).
+
+    Returns:
+        A :class:`PermutationSet` of K permutations."""
     if selection not in SELECTIONS:
         raise ValueError(f"unknown selection {selection!r}: choose one of {', '.join(SELECTIONS)}")
     if not 2 <= grid <= 4:
@@ -157,7 +181,15 @@ def permutation_set(count: int = 100, grid: int = 3, seed: int = 0,
 
 
 def tile_size(image_size: int, grid: int = 3, fraction: float = TILE_FRACTION) -> int:
-    """The side of a tile in pixels: ``fraction`` of a cell (``image_size // grid``), >= 1."""
+    """The side of a Jigsaw tile.
+
+    Args:
+        image_size: the image's side in pixels.
+        grid: tiles per side.
+        fraction: the tile's side as a fraction of its cell's (``image_size // grid``).
+
+    Returns:
+        The tile's side in pixels, at least 1."""
     if not 0 < fraction <= 1:
         raise ValueError(f"the tile fraction must be in (0, 1], got {fraction}")
     return max(1, round(fraction * (image_size // grid)))
@@ -216,10 +248,20 @@ def standardise_tiles(tiles: torch.Tensor) -> torch.Tensor:
 def make_puzzles(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3,
                  tile: int | None = None, jitter: bool = True, standardise: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Puzzles from a (B, C, H, W) float batch: tiles cut by :func:`cut_tiles`, each
-    standardised on its own (zero mean, unit variance per channel, so that neighbours cannot
-    be matched by brightness or colour cast), shuffled by a random member of ``permutations``
-    (K, T). Returns the puzzles (B, T, C, tile, tile) and their labels (B,), indices into K."""
+    """Puzzles from a batch: tiles cut by :func:`cut_tiles`, each standardised on its own (zero
+    mean, unit variance per channel, so that neighbours cannot be matched by brightness or
+    colour cast), shuffled by a random member of ``permutations``.
+
+    Args:
+        images: (B, C, H, W) float.
+        permutations: (K, T), T = grid².
+        grid: tiles per side.
+        tile: a tile's side in pixels (default: :func:`tile_size`'s).
+        jitter: cut each tile at a random place inside its cell (else at its centre).
+        standardise: standardise each tile on its own.
+
+    Returns:
+        The puzzles (B, T, C, tile, tile) and their labels (B,), indices into K."""
     tiles = cut_tiles(images, grid, tile, jitter)
     if standardise:
         tiles = standardise_tiles(tiles)
@@ -235,10 +277,18 @@ class Jigsaw(Method):
     Views: a random grayscale (p = 0.3, against chromatic-aberration shortcuts), tiles of 85%
     of their cell cut at a random place inside it (a gap against matching edges; at 32 px that
     is only 1-2 px), each tile standardised on its own (against matching low-level colour
-    statistics), shuffled by a random member of the set: ``permutations`` orders chosen by
-    ``selection`` (max-min Hamming, or at random for comparison), seeded by
-    ``permutation_seed``.
-    """
+    statistics), shuffled by a random member of the permutation set.
+
+    Args:
+        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
+        image_size: the side of the images it trains on, in pixels.
+        grid: tiles per side (T = grid²).
+        permutations: K, the permutations the network tells apart.
+        tile_fraction: a tile's side as a fraction of its cell's.
+        hidden_dim: the MLP's hidden width.
+        permutation_seed: seeds the choice of the set.
+        selection: how the set is chosen: max-min Hamming, or at random for comparison
+            (:data:`SELECTIONS`)."""
 
     name = "jigsaw"
     summary = "Jigsaw puzzles of 3x3 tiles (Noroozi & Favaro 2016)"

@@ -36,8 +36,17 @@ def edge_mismatch(tiles: torch.Tensor, grid: int) -> torch.Tensor:
 
 @torch.no_grad()
 def edge_solver(puzzles: torch.Tensor, permutations: torch.Tensor, grid: int) -> torch.Tensor:
-    """The permutation (index into ``permutations``, (K, T)) under which each puzzle
-    (B, T, C, t, t) reassembles with the best-matching edges: (B,) guesses."""
+    """A puzzle solver that knows nothing about birds: the permutation under which the tiles
+    reassemble with the best-matching edges — what a network can learn instead of parts
+    when tiles touch.
+
+    Args:
+        puzzles: (B, T, C, t, t) tiles in puzzle order.
+        permutations: (K, T) the candidate orders.
+        grid: tiles per side.
+
+    Returns:
+        (B,) guesses, indices into ``permutations``."""
     scores = torch.stack([
         edge_mismatch(unshuffle_tiles(puzzles, permutations, torch.full(
             (len(puzzles),), k, dtype=torch.long, device=puzzles.device)), grid)
@@ -46,9 +55,17 @@ def edge_solver(puzzles: torch.Tensor, permutations: torch.Tensor, grid: int) ->
 
 
 def chromatic_aberration(images: torch.Tensor, strength: float = 0.02) -> torch.Tensor:
-    """Simulated lateral chromatic aberration of a lens: in (B, 3, H, W) float images the red
-    channel is magnified by ``1 + strength`` about the centre and the blue one shrunk by the
-    same amount, so colour fringes grow towards the borders (zero at the centre)."""
+    """Simulated lateral chromatic aberration of a lens: the red channel magnified by
+    ``1 + strength`` about the centre and the blue one shrunk by as much, so colour fringes
+    grow towards the borders (none at the centre) — the shortcut that tells a Jigsaw network
+    where a tile sat (Doersch et al. 2015).
+
+    Args:
+        images: (B, 3, H, W) float.
+        strength: the relative magnification.
+
+    Returns:
+        (B, 3, H, W) float."""
     def zoom(channel: torch.Tensor, scale: float) -> torch.Tensor:
         theta = torch.tensor([[1 / scale, 0, 0], [0, 1 / scale, 0]], dtype=images.dtype,
                              device=images.device).expand(len(images), 2, 3)

@@ -40,18 +40,32 @@ MIN_PATCH = 8  # pixels: finer patches hold no part worth recognising
 
 
 def granularities_for(image_size: int) -> tuple[int, int, int]:
-    """Patches per side for the three stages, finest first: (8, 4, 2) from 64 px up, halved
-    below so that a patch keeps at least ``MIN_PATCH`` pixels ((4, 2, 1) at 32 px)."""
+    """PMG's patches per side for the three stages, finest first: (8, 4, 2) from 64 px up,
+    halved below so that a patch keeps at least ``MIN_PATCH`` pixels.
+
+    Args:
+        image_size: the images' side in pixels.
+
+    Returns:
+        Three numbers of patches per side, e.g. (4, 2, 1) at 32 px."""
     finest = max(1, min(8, image_size // MIN_PATCH))
     return finest, max(1, finest // 2), max(1, finest // 4)
 
 
 def jigsaw_patches(images: torch.Tensor, n: int, order: torch.Tensor | None = None
                    ) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, H, W) with an n x n grid of patches shuffled: position k (row
-    major) of image b gets patch ``order[b, k]``; ``order`` (B, n²) defaults to a random
-    permutation per image. Patches are ``H // n`` x ``W // n`` px; the remainder at the right
-    and bottom (when n does not divide the size) stays where it is."""
+    """PMG's jigsaw: an n × n grid of patches shuffled in each image (Du et al. 2020). Patches
+    are ``H // n`` × ``W // n`` px; the remainder at the right and bottom (when n does not
+    divide the size) stays where it is.
+
+    Args:
+        images: (B, C, H, W).
+        n: patches per side.
+        order: (B, n²): position k (row major) of image b gets patch ``order[b, k]``
+            (default: a random permutation per image).
+
+    Returns:
+        (B, C, H, W), shuffled."""
     batch, channels, height, width = images.shape
     if n == 1:
         return images

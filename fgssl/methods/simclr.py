@@ -76,7 +76,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
 
 
 class SimCLR(Method):
-    """Backbone f, projection head g, NT-Xent on g(f(view 1)), g(f(view 2)).
+    """Backbone f, projection head g, NT-Xent on g(f(view 1)), g(f(view 2)) (Chen et al. 2020).
 
     Views are made for the whole batch at once (``augment="batch"``,
     :class:`~fgssl.gpu_augment.BatchSimCLRViews`) or image by image as torchvision pipelines
@@ -85,7 +85,18 @@ class SimCLR(Method):
     0.25 (Chen et al. used 1.0 on ImageNet, 0.5 on CIFAR-10): fine-grained species can differ
     in the colour of a part, and strong jitter teaches the network to ignore colour
     (docs/RESULTS.md measures both).
-    """
+
+    Args:
+        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
+        image_size: the side of the images it trains on, in pixels.
+        variant: the view variant (:data:`~fgssl.transforms.VARIANTS`).
+        jitter: the colour jitter's strength s (brightness, contrast, saturation 0.8·s).
+        hue: the largest hue rotation, in turns (default: 0.2·s).
+        temperature: τ of NT-Xent.
+        hidden_dim: the projection head's hidden width.
+        projection_dim: the width of z = g(f(x)).
+        gather_negatives: under torchrun, every process's batch as negatives.
+        augment: ``"batch"`` or ``"image"``."""
 
     name = "simclr"
     summary = "SimCLR, contrasting two views of each image (Chen et al. 2020)"

@@ -85,9 +85,18 @@ MIN_HR_SIZE = 64
 
 def degrade(images: torch.Tensor, scale: int = 4, blur: float = 0.0, noise: float = 0.0,
             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Low-resolution copies of (B, 3, H, W) images in [0, 1]: a Gaussian blur of std ``blur``
-    px (none at 0), bicubic down-scaling by ``scale`` with antialiasing, Gaussian noise of std
-    ``noise`` (drawn from ``generator``: the same seed, the same noise). (B, 3, H/s, W/s)."""
+    """Low-resolution copies of high-resolution images: a Gaussian blur, bicubic down-scaling
+    with antialiasing, Gaussian noise.
+
+    Args:
+        images: (B, 3, H, W) in [0, 1].
+        scale: the factor s.
+        blur: the blur's std in pixels (0: none).
+        noise: the noise's std (0: none).
+        generator: draws the noise (the same seed, the same noise).
+
+    Returns:
+        (B, 3, H/s, W/s) in [0, 1]."""
     height, width = images.shape[-2:]
     if height % scale or width % scale:
         raise ValueError(f"images of {height}x{width} px cannot be reduced by {scale}: use a "
@@ -104,22 +113,48 @@ def degrade(images: torch.Tensor, scale: int = 4, blur: float = 0.0, noise: floa
 
 
 def bicubic_upscale(images: torch.Tensor, scale: int) -> torch.Tensor:
-    """The baseline every SR result is compared with: (B, 3, h, w) -> (B, 3, s·h, s·w)."""
+    """The baseline every super-resolution result is compared with.
+
+    Args:
+        images: (B, 3, h, w) in [0, 1].
+        scale: the factor s.
+
+    Returns:
+        (B, 3, s·h, s·w), bicubic, clamped to [0, 1]."""
     return F.interpolate(images, scale_factor=scale, mode="bicubic",
                          align_corners=False).clamp(0, 1)
 
 
 class SRGAN(Method):
-    """SRResNet generator and size-agnostic discriminator, trained in two phases.
+    """SRResNet generator and size-agnostic discriminator (Ledig et al. 2017), trained in two
+    phases; the backbone (what the evaluation probes) is ``srgan-d`` (the discriminator's
+    pooled features, on images of ``hr_size``, the size it judges) or ``srgan-g`` (the
+    generator's trunk); :meth:`feature_backbone` gives either from a trained method.
 
-    The backbone (what the evaluation probes) is ``srgan-d`` (the discriminator's pooled
-    features at every depth, on images of ``hr_size``, the size it judges) or, with
-    ``features="g"``, ``srgan-g`` (the generator's trunk); :meth:`feature_backbone` gives
-    either from a trained method. Content loss: ``"vgg"``
-    (VGG54 with ImageNet weights, downloaded if needed), ``"features"`` (feature matching on
-    the discriminator), ``"none"``, or ``"auto"``: VGG when its weights are already cached,
-    else feature matching, with a notice.
-    """
+    Args:
+        image_size: the profile's image size (the high-resolution size is at least 64 px).
+        scale: the super-resolution factor, 2 or 4.
+        hr_size: the high-resolution crops' side (default: ``image_size``, at least 64).
+        generator_channels: the generator's width (the paper: 64).
+        generator_blocks: its residual blocks (the paper: 16).
+        generator_tail: its last convolution's kernel (the paper: 9).
+        discriminator_width: the discriminator's first width, doubled per stage (the
+            paper: 64).
+        pixel: the pixel loss, ``"l1"`` or ``"mse"``.
+        adversarial: ``"bce"`` or ``"relativistic"`` (ESRGAN's).
+        content: ``"vgg"`` (VGG54 with ImageNet weights, downloaded if needed),
+            ``"features"`` (feature matching on the discriminator), ``"none"``, or
+            ``"auto"``: VGG when its weights are already cached, else feature matching,
+            with a notice.
+        adversarial_weight: the adversarial term's weight in the generator's loss.
+        content_weight: the content term's weight.
+        pixel_fraction: the first fraction of training on the pixel loss alone.
+        blur: the degradation's Gaussian blur std in pixels (0: none).
+        noise: the degradation's Gaussian noise std (0: none).
+        features: the backbone: ``"d"`` (discriminator) or ``"g"`` (generator).
+        depths: the discriminator's features from ``"all"`` its stages or the ``"last"``.
+        discriminator_scales: the sizes it judges every image at (each half the last).
+        discriminator_warmup: the discriminator learns from the first step."""
 
     name = "srgan"
     summary = "adversarial super-resolution, SRGAN (Ledig et al. 2017)"

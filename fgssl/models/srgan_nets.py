@@ -122,14 +122,17 @@ class Discriminator(nn.Module):
 
 class DiscriminatorFeatures(nn.Module):
     """``srgan-d``: the discriminator's conv features, globally average-pooled — the last
-    stage's, or (``depths="all"``) every stage's concatenated: (B, 3, H, W) -> (B, D).
+    stage's, or every stage's concatenated: (B, 3, H, W) -> (B, D).
 
-    ``input_size`` is the image size the features are meant to be taken at: the size of the
-    high-resolution images the discriminator judged in training (evaluation reads it, see
-    :func:`fgssl.evaluate.features.at_input_size`). Its four strides are tuned to that scale:
-    shown images half that size, a trained discriminator loses most of what it learned
-    (docs/RESULTS.md).
-    """
+    Its four strides are tuned to the scale it judged in training: shown images half that
+    size, a trained discriminator loses most of what it learned (docs/RESULTS.md).
+
+    Args:
+        discriminator: the SRGAN discriminator.
+        depths: ``"all"`` stages or the ``"last"``.
+        input_size: the image size the features are meant to be taken at, the size of the
+            high-resolution images the discriminator judged (evaluation reads it:
+            :func:`fgssl.evaluate.features.at_input_size`)."""
 
     def __init__(self, discriminator: Discriminator, depths: str = "all",
                  input_size: int | None = None) -> None:

@@ -161,9 +161,22 @@ def bench_path(path: str, settings: BenchSettings, device: torch.device,
 
 def bench(profile: Profile | str | None = None, paths: tuple[str, ...] = PATHS,
           device: str | None = None, **options: Any) -> dict[str, Any]:
-    """Both paths (or ``paths``) measured in the same run. The result's top level is the
-    last path's numbers (the GPU path by default), ``paths`` holds each, and ``speedup``
-    the GPU path's end-to-end speed over the DataLoader's when both ran."""
+    """Where the time of a SimCLR step goes, on both data paths measured in the same run: the
+    usual DataLoader augmenting image by image (``"cpu-loader"``) and fgssl's (``"gpu"``: the
+    split held where training runs, views made for the whole batch at once).
+
+    Args:
+        profile: the profile whose SimCLR settings are measured (name or object; default: the
+            current one).
+        paths: which paths, in order.
+        device: where it runs (default: the best there is).
+        **options: settings overridden (:meth:`BenchSettings.of`: backbone, size, batch,
+            workers, steps, warmup, compile).
+
+    Returns:
+        The last path's images/s (data alone, step alone, end to end, their ratio) and peak
+        memory at the top level, each path's under ``paths``, and ``speedup``, the GPU path's
+        end-to-end speed over the DataLoader's when both ran."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     settings = BenchSettings.of(prof, **options)
     where = choose_device(device)

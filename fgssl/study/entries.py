@@ -91,8 +91,14 @@ def learned_without_labels(name: str) -> bool:
 
 
 def best_self_supervised(rows: Sequence[dict[str, Any]]) -> str:
-    """The self-supervised entry with the highest linear probe on all labels in the study's
-    ``rows`` (``results.json``'s); an error when the study had none."""
+    """The study's best self-supervised entry.
+
+    Args:
+        rows: the study's result rows (``results.json``'s).
+
+    Returns:
+        The name of the self-supervised entry with the highest linear probe on all labels;
+        an error when the study had none."""
     scored = {row["method"]: row["top1_mean"] for row in rows
               if row["protocol"] == "linear" and row["labels"] == 1.0
               and learned_without_labels(row["method"])}

@@ -44,12 +44,17 @@ FIGURES = ("tsne", "neighbours", "gradcam")  # saved as <kind>_<name>.png
 def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | None,
                   out: Path, name: str, C: float | None = None, batch_size: int = 200
                   ) -> dict[str, Any]:
-    """Save the three figures of ``backbone`` to ``out`` and return their numbers:
-    ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the features,
-    silhouette) and ``pointing`` (``part`` and ``box``, for datasets annotated with them;
-    else None). ``C`` is the linear probe's
-    regularisation when already chosen on val (else chosen here, on val). Images are at the
-    size the backbone reads (:func:`~fgssl.evaluate.features.at_input_size`)."""
+    """Save the three figures of a backbone's features to ``out`` (images at the size it reads:
+    :func:`~fgssl.evaluate.features.at_input_size`) and return their numbers.
+
+    Args:
+        backbone, data, prof, root: (B, 3, H, W) float -> (B, D); the dataset, profile, root.
+        out, name: the figures' folder; the model's name in their file names and titles.
+        C, batch_size: the probe's C if chosen on val (else chosen here); images per pass.
+
+    Returns:
+        ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the
+        features, silhouette), ``pointing`` (``part`` and ``box``; None without annotations)."""
     prof = at_input_size(backbone, prof)
     splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
               for split in ("train", "val", "test")}
@@ -61,12 +66,10 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
         catalog.collection(data, root)[0].classes
     out.mkdir(parents=True, exist_ok=True)
     numbers: dict[str, Any] = {"retrieval": retrieval_metrics(test_x, test_y, ks=(1, 5))}
-
     queries = _one_per_class(test_y, SHOWN // 2)
     _save(neighbour_grid(images, test_x, test_y, queries, k=5, class_names=class_names),
           out / f"neighbours_{name}.png",
           f"{name}: nearest test images by cosine similarity (green: the query's class)")
-
     xy = embed(test_x, "tsne", cache=out / "embeddings")
     numbers["tsne"] = embedding_scores(xy, test_y, test_x)
     pairs = [(c, sb.sibling_of(c)) for c in range(0, sb.NUM_CLASSES, 2)] \

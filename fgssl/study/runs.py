@@ -71,9 +71,18 @@ def untrained(cls: type[Method], prof: Profile, features: str | None, seed: int 
 
 def backbone_for(checkpoint: str, prof: Profile, seed: int = 0, features: str | None = None
                  ) -> tuple[str, nn.Module]:
-    """``(name, backbone)`` of a checkpoint, or of ``"random"``: a seeded random-init one.
-    ``features`` picks another of the method's networks (SRGAN's ``"d"`` or ``"g"``: named
-    ``srgan-d``, ``srgan-g``); with ``"random"``, that network untrained (``random-srgan-d``)."""
+    """The backbone of a trained run, or a seeded random-init one.
+
+    Args:
+        checkpoint: a checkpoint's path, or ``"random"``.
+        prof: the profile (the random init's backbone and image size).
+        seed: seeds the random init.
+        features: another of the method's networks (SRGAN's ``"d"`` or ``"g"``: named
+            ``srgan-d``, ``srgan-g``); with ``"random"``, that network untrained
+            (``random-srgan-d``).
+
+    Returns:
+        ``(name, backbone)``: the name the study's tables give it, and the network."""
     if checkpoint == "random":
         if features is None:
             torch.manual_seed(seed)
@@ -101,12 +110,22 @@ def _owner_of(features: str) -> type[Method]:
 
 @dataclass(frozen=True)
 class Run:
-    """One training run, described once: ``method`` with its ``options``, in ``profile``
-    (whose ``image_size`` is the run's, the profile's own or the one chosen with ``size``),
-    on dataset ``data`` (at ``root``), with a ``labels`` budget (a method that learns from
-    labels), ``seed``, and ``epochs``, ``batch_size`` and ``lr`` (a batch of 256's rate; each
-    None: the method's). Build one with :meth:`of`; the dataset's :attr:`identity` is read
-    once, when first asked for."""
+    """One training run, described once; build one with :meth:`of`. The dataset's
+    :attr:`identity` is read once, when first asked for.
+
+    Args:
+        method: a registered method's name.
+        profile: the profile; its ``image_size`` is the run's (the profile's own, or the
+            size chosen with :meth:`of`'s ``size``).
+        data: the dataset's name, e.g. ``"synthbirds"`` or ``"folder:..."``.
+        root: where the dataset lives (default: the kit's data folder).
+        labels: the label budget, a fraction of the train split (methods that learn from
+            labels).
+        seed: seeds the method's init and the batches.
+        epochs: the epochs (default: the method's schedule for the profile).
+        options: the method's settings, as sorted (name, value) pairs.
+        batch_size: the batch (default: the method's for the profile).
+        lr: the rate for a batch of 256 (default: the method's)."""
 
     method: str
     profile: Profile
@@ -330,9 +349,17 @@ def load_or_train(method: str | Run, profile: str | Profile | None = None, *,
 
 
 def training_estimate(run: Run, out: Path | None = None) -> str:
-    """How long training ``run`` takes on this machine, in words: its steps (epochs x
-    images / batch, less the epochs a partial run in ``out`` has done) times
-    :func:`step_seconds`, measured now."""
+    """How long training ``run`` takes on this machine: its steps (epochs × images / batch,
+    less the epochs a partial run in ``out`` has done) times :func:`step_seconds`, measured
+    now.
+
+    Args:
+        run: the run.
+        out: its folder, where a partial run may be continued.
+
+    Returns:
+        One line in words: the method, profile and schedule, the epochs, images and
+        batches, the steps at the seconds each took just now, and the total."""
     prof = run.profile
     epochs = run.planned_epochs
     done = load_checkpoint(out / CHECKPOINT, keys=RUN_KEYS)["epoch"] \

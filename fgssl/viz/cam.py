@@ -83,12 +83,22 @@ def cam_layer(backbone: nn.Module, image_size: int) -> nn.Module:
 def grad_cam(backbone: nn.Module, head: nn.Module, images: torch.Tensor,
              classes: torch.Tensor, layer: nn.Module | None = None,
              preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-    """Grad-CAM maps of ``classes`` (B,) for uint8 ``images`` (B, 3, H, W): (B, H, W) in
-    [0, 1], each scaled by its own peak. ``head`` maps the backbone's features (B, D) to
-    class scores (B, C); ``layer`` defaults to :func:`cam_layer`; ``preprocess`` turns the
-    images into what the network saw in training (default: the kit's
-    :func:`~fgssl.transforms.normalise`, as every probed backbone). The backbone runs frozen
-    (eval mode) and comes back as it was."""
+    """Grad-CAM (Selvaraju et al. 2017): where in each image a network's evidence for a class
+    lies — the chosen layer's activations weighted by the class score's mean gradient over
+    each channel, summed over channels, ReLU, up-sampled to the image. The backbone runs
+    frozen (eval mode) and comes back as it was.
+
+    Args:
+        backbone: (B, 3, H, W) float -> (B, D).
+        head: features (B, D) -> class scores (B, C).
+        images: (B, 3, H, W) uint8.
+        classes: (B,) the class whose evidence each map shows.
+        layer: the layer whose activations are read (default: :func:`cam_layer`'s).
+        preprocess: turns the images into what the network saw in training (default: the
+            kit's :func:`~fgssl.transforms.normalise`, as every probed backbone).
+
+    Returns:
+        (B, H, W) in [0, 1], each map scaled by its own peak."""
     layer = layer or cam_layer(backbone, images.shape[-1])
     captured: list[torch.Tensor] = []
     hook = layer.register_forward_hook(lambda m, _, out: captured.append(out))
@@ -108,8 +118,15 @@ def grad_cam(backbone: nn.Module, head: nn.Module, images: torch.Tensor,
 
 def gradient_saliency(score: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor
                       ) -> torch.Tensor:
-    """|d score / d pixel|, max over channels, scaled to [0, 1] per image: (B, H, W), for
-    network inputs (B, 3, H, W) and a ``score`` giving one number per image, (B,)."""
+    """Gradient saliency (Simonyan et al. 2014): how much each pixel moves a score,
+    |∂ score / ∂ pixel|, the largest over the channels.
+
+    Args:
+        score: network inputs (B, 3, H, W) -> one number per image (B,).
+        inputs: (B, 3, H, W), as the network takes them.
+
+    Returns:
+        (B, H, W), each map scaled to [0, 1]."""
     inputs = inputs.detach().clone().requires_grad_(True)
     score(inputs).sum().backward()
     return _per_image_unit(inputs.grad.abs().amax(dim=1))  # (B, H, W)
@@ -123,11 +140,18 @@ def _per_image_unit(maps: torch.Tensor) -> torch.Tensor:
 def pointing_game(maps: torch.Tensor | np.ndarray, points: torch.Tensor | np.ndarray,
                   tolerance: float, visible: torch.Tensor | np.ndarray | None = None
                   ) -> dict[str, float]:
-    """How often each map's peak lies within ``tolerance`` pixels of its point — or of any
-    of its visible points: ``maps`` (B, H, W); ``points`` (B, 2) or (B, K, 2) as ``x, y`` in
-    pixels (pixel ``i`` spans ``[i, i + 1)``); ``visible`` (B, K) marks the points that count
-    (images with none are left out). Returns ``hit_rate``, ``chance`` (the mean share of
-    pixel centres within reach: what a peak at a random pixel would score) and ``n``."""
+    """The pointing game (Zhang et al. 2016): how often each map's peak lies within
+    ``tolerance`` pixels of its point, or of any of its visible points.
+
+    Args:
+        maps: (B, H, W).
+        points: (B, 2) or (B, K, 2) as ``x, y`` in pixels (pixel ``i`` spans ``[i, i + 1)``).
+        tolerance: in pixels.
+        visible: (B, K) marks the points that count (images with none are left out).
+
+    Returns:
+        ``hit_rate``, ``chance`` (the mean share of pixel centres within reach: what a peak at
+        a random pixel would score) and ``n``, the images counted."""
     maps, points = torch.as_tensor(maps), torch.as_tensor(points, dtype=torch.float32)
     points = points[:, None] if points.ndim == 2 else points  # (B, K, 2)
     shown = torch.ones(points.shape[:2], dtype=torch.bool) if visible is None else \
@@ -141,9 +165,15 @@ def pointing_game(maps: torch.Tensor | np.ndarray, points: torch.Tensor | np.nda
 
 def pointing_game_boxes(maps: torch.Tensor | np.ndarray, boxes: torch.Tensor | np.ndarray
                         ) -> dict[str, float]:
-    """The pointing game with object boxes: how often each map's peak lies in its box
-    ``x0, y0, x1, y1`` (pixels; (B, 4)) — is the network looking at the object at all?
-    ``chance`` is the mean share of pixel centres inside the boxes."""
+    """The pointing game with object boxes: is the network looking at the object at all?
+
+    Args:
+        maps: (B, H, W).
+        boxes: (B, 4) ``x0, y0, x1, y1`` in pixels.
+
+    Returns:
+        ``hit_rate``, how often a map's peak lies in its box; ``chance``, the mean share of
+        pixel centres inside the boxes; ``n``."""
     maps, boxes = torch.as_tensor(maps), torch.as_tensor(boxes, dtype=torch.float32)
     xs, ys = _pixel_centres(maps)
     x0, y0, x1, y1 = (boxes[:, i, None, None] for i in range(4))

@@ -24,7 +24,15 @@ from matplotlib.figure import Figure
 
 
 def panels(count: int, width: float = 4.5, height: float = 3.0) -> tuple[Figure, list[Axes]]:
-    """A figure of ``count`` panels side by side, laid out tightly when drawn."""
+    """A figure of panels side by side, laid out tightly when drawn.
+
+    Args:
+        count: how many panels.
+        width: each panel's width in inches.
+        height: their height in inches.
+
+    Returns:
+        The figure and its ``count`` axes."""
     figure, axes = plt.subplots(1, count, figsize=(width * count, height), squeeze=False,
                                 layout="tight")
     return figure, list(axes[0])
@@ -34,9 +42,20 @@ def plot_history(ax: Axes, records: Sequence[Mapping[str, Any]], series: Mapping
                  x: str = "epoch", hlines: Mapping[str, float] | None = None,
                  vlines: Mapping[str, float] | None = None, marker: str | None = "o",
                  **labels: Any) -> Axes:
-    """Each ``series`` (legend label -> key of the records) against ``x``, skipping records
-    that lack the key; dotted reference lines at ``hlines`` / ``vlines`` (label -> value);
-    ``labels`` (title, xlabel, ylabel, ylim, yscale) go to ``ax.set``."""
+    """Training curves: each series against ``x``, skipping the records that lack its key.
+
+    Args:
+        ax: where to draw.
+        records: e.g. a method's ``history`` (one dict per epoch) or ``trace``.
+        series: legend label -> key of the records.
+        x: the key along the x axis.
+        hlines: dotted horizontal reference lines, label -> value.
+        vlines: dotted vertical reference lines, label -> value.
+        marker: the points' marker (None: lines only).
+        **labels: passed to ``ax.set`` (title, xlabel, ylabel, ylim, yscale).
+
+    Returns:
+        ``ax``."""
     for label, key in series.items():
         points = [(r[x], r[key]) for r in records if key in r and x in r]
         if points:
@@ -52,8 +71,15 @@ def plot_history(ax: Axes, records: Sequence[Mapping[str, Any]], series: Mapping
 
 
 def bar_chart(ax: Axes, groups: Mapping[str, Mapping[str, float]], **labels: Any) -> Axes:
-    """Grouped bars: one colour per group (legend label -> category -> value), the
-    categories of the first group along the x axis; ``labels`` go to ``ax.set``."""
+    """Grouped bars: one colour per group, the categories of the first group along the x axis.
+
+    Args:
+        ax: where to draw.
+        groups: legend label -> category -> value.
+        **labels: passed to ``ax.set`` (title, ylabel, ...).
+
+    Returns:
+        ``ax``."""
     categories = list(next(iter(groups.values())))
     width = 0.8 / len(groups)
     for k, (label, values) in enumerate(groups.items()):
@@ -68,8 +94,16 @@ def bar_chart(ax: Axes, groups: Mapping[str, Mapping[str, float]], **labels: Any
 
 def histogram(ax: Axes, samples: Mapping[str, Sequence[float] | np.ndarray],
               bins: Sequence[float] | int = 10, **labels: Any) -> Axes:
-    """Side-by-side histograms of named samples; ``labels`` (and e.g. ``yscale="log"``) go
-    to ``ax.set``."""
+    """Side-by-side histograms of named samples.
+
+    Args:
+        ax: where to draw.
+        samples: legend label -> values.
+        bins: the bins' edges, or how many.
+        **labels: passed to ``ax.set`` (e.g. ``yscale="log"``).
+
+    Returns:
+        ``ax``."""
     ax.hist([np.asarray(s) for s in samples.values()], bins=bins, label=list(samples))
     ax.set(**labels)
     ax.legend(fontsize=8)
@@ -77,10 +111,18 @@ def histogram(ax: Axes, samples: Mapping[str, Sequence[float] | np.ndarray],
 
 
 def similarity_matrix(ax: Axes, z1: torch.Tensor, z2: torch.Tensor) -> Axes:
-    """SimCLR's 2N x 2N cosine similarity matrix of two views' projections ``z1``, ``z2``
-    (N, d) each, rows and columns ordered view 1 then view 2; the diagonal (a view is not its
-    own negative) is left blank and each row's positive, its partner view, is ringed. Row i
-    is the logit vector NT-Xent's cross-entropy reads (Chen et al. 2020, eq. 1)."""
+    """SimCLR's 2N × 2N cosine similarity matrix of two views' projections, rows and columns
+    ordered view 1 then view 2; the diagonal (a view is not its own negative) is left blank
+    and each row's positive, its partner view, is ringed. Row i is the logit vector
+    NT-Xent's cross-entropy reads (Chen et al. 2020, eq. 1).
+
+    Args:
+        ax: where to draw.
+        z1: (N, d) projections of the first views.
+        z2: (N, d) projections of the second views, row i from the same image as z1's.
+
+    Returns:
+        ``ax``."""
     z = torch.nn.functional.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, d)
     similarity = (z @ z.T).numpy()
     np.fill_diagonal(similarity, np.nan)

@@ -45,9 +45,19 @@ PCA_DIMENSIONS = 50  # both methods start from the first 50 principal components
 def embed(features: np.ndarray, method: str = "tsne", seed: int = 0,
           cache: str | os.PathLike[str] | None = None, perplexity: float = 30.0
           ) -> np.ndarray:
-    """(N, D) features -> (N, 2) float32 coordinates by t-SNE (``perplexity``, PCA init) or
-    UMAP (15 neighbours, min_dist 0.1), after standardising and PCA to at most 50
-    dimensions; read from / written to the folder ``cache`` when given."""
+    """A 2-D map of features by t-SNE (van der Maaten & Hinton 2008; PCA init) or UMAP
+    (McInnes et al. 2018; 15 neighbours, min_dist 0.1), after standardising and PCA to at most
+    50 dimensions.
+
+    Args:
+        features: (N, D).
+        method: ``"tsne"`` or ``"umap"``.
+        seed: seeds the map.
+        cache: a folder the map is read from, or written to the first time.
+        perplexity: t-SNE's perplexity.
+
+    Returns:
+        (N, 2) float32 coordinates."""
     if method not in METHODS:
         raise ValueError(f"unknown embedding {method!r}: choose one of {', '.join(METHODS)}")
     features = np.ascontiguousarray(features, dtype=np.float32)
@@ -96,10 +106,19 @@ def leave_one_out_knn(points: np.ndarray, labels: np.ndarray, k: int = 10,
 def embedding_scores(coordinates: np.ndarray, labels: np.ndarray,
                      features: np.ndarray | None = None, k: int = 10
                      ) -> dict[str, float | None]:
-    """What a map kept: leave-one-out kNN top-1 in the 2-D map (``knn_2d``) and, given the
-    features, in the full space by cosine (``knn_features``); the silhouette of the classes
-    in the map (``silhouette``, in [-1, 1]; ``None`` where it is undefined: fewer than two
-    classes, or no class with two images)."""
+    """What a 2-D map kept of the features.
+
+    Args:
+        coordinates: (N, 2) the map.
+        labels: (N,) the classes.
+        features: (N, D) the features mapped, for the full-space comparison.
+        k: neighbours for the kNN.
+
+    Returns:
+        ``knn_2d``, the leave-one-out kNN top-1 in the map; ``knn_features``, the same in the
+        full space by cosine (None without ``features``); ``silhouette``, of the classes in
+        the map, in [-1, 1] (None where undefined: fewer than two classes, or no class with
+        two images)."""
     labels = np.asarray(labels)
     scores: dict[str, float | None] = {"knn_2d": leave_one_out_knn(coordinates, labels, k)}
     if features is not None:
@@ -130,8 +149,19 @@ def embedding_figure(maps: dict[str, np.ndarray], labels: np.ndarray,
                      pairs: Sequence[tuple[int, int]] | None = None,
                      scores: dict[str, dict[str, float]] | None = None,
                      panel_inches: float = 3.6) -> Figure:
-    """One panel per method (name -> (N, 2) map), side by side with one shared legend;
-    each panel's title carries its ``scores`` when given."""
+    """One map per method, side by side with one shared legend.
+
+    Args:
+        maps: method name -> (N, 2) coordinates.
+        labels: (N,) the classes, one colour each.
+        class_names: the legend's names (default: the numbers).
+        pairs: sibling pairs, each pair in one colour: a dot for the first, a cross for the
+            second.
+        scores: method name -> numbers for its panel's title (:func:`embedding_scores`).
+        panel_inches: each panel's side.
+
+    Returns:
+        The figure."""
     labels = np.asarray(labels)
     num_classes = int(labels.max()) + 1
     styles = class_styles(num_classes, pairs)

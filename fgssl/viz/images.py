@@ -37,8 +37,20 @@ def show_images(images: np.ndarray | torch.Tensor, titles: Sequence[str] | None 
                 ncols: int = 8, boxes: np.ndarray | None = None,
                 keypoints: np.ndarray | None = None, keypoint_names: Sequence[str] = (),
                 cell_inches: float = 1.6) -> Figure:
-    """A grid of images, optionally with titles, ``x0, y0, x1, y1`` boxes (N, 4) and
-    keypoints (N, K, 2) drawn over them (with a legend naming the K parts)."""
+    """A grid of images, optionally with titles, boxes and keypoints drawn over them (with a
+    legend naming the parts).
+
+    Args:
+        images: (N, 3, H, W) or (N, H, W, 3), uint8 or float in [0, 1].
+        titles: one per image.
+        ncols: images per row.
+        boxes: (N, 4) ``x0, y0, x1, y1`` in pixels.
+        keypoints: (N, K, 2) ``x, y`` in pixels.
+        keypoint_names: the K parts' names, for the legend.
+        cell_inches: each image's side.
+
+    Returns:
+        The figure."""
     images = as_hwc_uint8(images)
     n = len(images)
     ncols = max(1, min(ncols, n))
@@ -68,9 +80,15 @@ def show_images(images: np.ndarray | torch.Tensor, titles: Sequence[str] | None 
 
 
 def sample_photo(size: int = 96) -> torch.Tensor | None:
-    """A real photograph as a (3, size, size) uint8 tensor (centre square, resized): the
-    portrait of Grace Hopper that matplotlib ships as sample data; ``None`` if this
-    matplotlib was installed without its sample data."""
+    """A real photograph: the portrait of Grace Hopper that matplotlib ships as sample data,
+    its centre square resized.
+
+    Args:
+        size: the side in pixels.
+
+    Returns:
+        (3, size, size) uint8; ``None`` if this matplotlib was installed without its sample
+        data."""
     from matplotlib import cbook
     from PIL import Image
 
@@ -88,11 +106,18 @@ def sample_photo(size: int = 96) -> torch.Tensor | None:
 
 def synthbirds_siblings(size: int = 32, pairs: Sequence[int] = range(6), seed: int = 0,
                         annotate: bool = False) -> Figure:
-    """Sibling species side by side: one row per pair, two images of each sibling.
+    """Sibling species side by side: one row per pair, two images of each sibling. Species
+    ``2p`` and ``2p + 1`` differ in a single part (:func:`~fgssl.data.synthbirds.describe`);
+    if the difference is visible at ``size`` pixels, a model can learn it.
 
-    Species ``2p`` and ``2p + 1`` differ in a single part (see :func:`describe`); if the
-    difference is visible at ``size`` pixels, a model can learn it.
-    """
+    Args:
+        size: the images' side in pixels.
+        pairs: which pairs p.
+        seed: the renderer's seed.
+        annotate: mark the parts.
+
+    Returns:
+        The figure."""
     birds = SynthBirds(seed)
     indices = [label + NUM_CLASSES * repeat for p in pairs for label in (2 * p, 2 * p + 1)
                for repeat in range(2)]
@@ -106,12 +131,17 @@ def synthbirds_siblings(size: int = 32, pairs: Sequence[int] = range(6), seed: i
 
 def augmentation_gallery(image: torch.Tensor, augmentations: dict[str, Callable[..., object]],
                          samples: int = 4) -> Figure:
-    """One row per named augmentation: the (3, H, W) uint8 ``image``, then ``samples`` draws.
+    """One row per named augmentation: the image, then draws of it. An augmentation returning a
+    pair of views (like :class:`~fgssl.transforms.SimCLRViews`) is shown by its second view,
+    the one fine-grained variants change; standardised outputs are mapped back to [0, 1].
 
-    An augmentation returning a pair of views (like :class:`~fgssl.transforms.SimCLRViews`)
-    is shown by its second view, the one fine-grained variants change. Normalised outputs
-    are mapped back to [0, 1] for display.
-    """
+    Args:
+        image: (3, H, W) uint8.
+        augmentations: name -> a function of the image.
+        samples: draws per augmentation.
+
+    Returns:
+        The figure."""
     rows, titles = [], []
     for name, augment in augmentations.items():
         views = []
@@ -148,9 +178,17 @@ def views_grid(image: torch.Tensor, variant: str = "standard", jitter: float = 0
 
 def batch_views_grid(images: torch.Tensor, variant: str = "standard", seed: int = 0
                      ) -> Figure:
-    """Each image of a (B, 3, H, W) uint8 batch (on any device) above its two SimCLR views,
-    all made by one call of :class:`~fgssl.gpu_augment.BatchSimCLRViews` on that device:
-    every image still gets its own crop, flip and colours."""
+    """Each image of a batch above its two SimCLR views, all made by one call of
+    :class:`~fgssl.gpu_augment.BatchSimCLRViews` on the batch's device: every image still gets
+    its own crop, flip and colours.
+
+    Args:
+        images: (B, 3, H, W) uint8, on any device.
+        variant: the view variant.
+        seed: seeds the views.
+
+    Returns:
+        The figure."""
     torch.manual_seed(seed)
     views = BatchSimCLRViews(int(images.shape[-1]), variant).to(images.device)(images)
     shown = [_for_display(image) for image in images.cpu()]
@@ -173,8 +211,15 @@ def _for_display(view: torch.Tensor) -> torch.Tensor:
 def sr_comparison(outputs: dict[str, torch.Tensor], count: int = 4) -> Figure:
     """Super-resolution side by side: one row per image, columns LR (drawn at the HR size,
     pixels visible), bicubic, SR and HR, the two up-scalings titled with their PSNR (dB, on
-    luminance). ``outputs`` holds (B, 3, h, w) images in [0, 1] under "lr", "bicubic", "sr",
-    "hr" (as :meth:`fgssl.methods.srgan.SRGAN.super_resolve` returns them)."""
+    luminance).
+
+    Args:
+        outputs: (B, 3, h, w) images in [0, 1] under ``"lr"``, ``"bicubic"``, ``"sr"`` and
+            ``"hr"`` (as :meth:`fgssl.methods.srgan.SRGAN.super_resolve` returns them).
+        count: how many images.
+
+    Returns:
+        The figure."""
     from fgssl.image_quality import psnr
 
     high = outputs["hr"][:count]
@@ -194,8 +239,17 @@ def sr_comparison(outputs: dict[str, torch.Tensor], count: int = 4) -> Figure:
 def heatmaps(images: np.ndarray | torch.Tensor, maps: np.ndarray | torch.Tensor,
              titles: Sequence[str] | None = None, keypoints: np.ndarray | None = None,
              ncols: int = 6) -> Figure:
-    """Each image with a (H, W) map in [0, 1] drawn over it (where a network looks), and
-    optionally its part keypoints (N, K, 2)."""
+    """Each image with a map drawn over it (where a network looks), and optionally its parts.
+
+    Args:
+        images: (N, 3, H, W) or (N, H, W, 3), uint8 or float in [0, 1].
+        maps: (N, H, W) in [0, 1].
+        titles: one per image.
+        keypoints: (N, K, 2) ``x, y`` in pixels.
+        ncols: images per row.
+
+    Returns:
+        The figure."""
     fig = show_images(images, titles, ncols=ncols, cell_inches=2.0)
     maps = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
     for k, ax in enumerate(fig.axes[:len(maps)]):

@@ -47,7 +47,17 @@ def ranked_neighbours(features: np.ndarray | torch.Tensor, k: int | None = None
 
 def retrieval_metrics(features: np.ndarray | torch.Tensor, labels: np.ndarray,
                       ks: Sequence[int] = (1, 5)) -> dict[str, float]:
-    """Recall@k for each k and mAP@R of leave-one-out retrieval over (N, D) features."""
+    """Leave-one-out retrieval by cosine similarity: every image a query against all the
+    others.
+
+    Args:
+        features: (N, D).
+        labels: (N,) classes; a neighbour of the query's class is a hit.
+        ks: the k of each recall@k.
+
+    Returns:
+        ``recall@k`` for each k (a hit among the k nearest) and ``map@r`` (mean average
+        precision over the first R, R being the number of other images of the query's class)."""
     labels = torch.as_tensor(np.asarray(labels))
     index, _ = ranked_neighbours(features)
     relevant = labels[index] == labels[:, None]  # (N, N-1), nearest first
@@ -65,8 +75,21 @@ def neighbour_grid(images: np.ndarray | torch.Tensor, features: np.ndarray | tor
                    labels: np.ndarray, queries: Sequence[int], k: int = 5,
                    class_names: Sequence[str] | None = None, cell_inches: float = 1.3
                    ) -> Figure:
-    """One row per query: the query image, then its k nearest neighbours, each framed green
-    when it has the query's class and red when not."""
+    """Nearest neighbours by cosine similarity of the features: one row per query, the query
+    image then its k nearest other images, each framed green when it has the query's class
+    and red when not.
+
+    Args:
+        images: (N, 3, H, W) or (N, H, W, 3), uint8 or float in [0, 1].
+        features: (N, D).
+        labels: (N,) classes.
+        queries: indices of the query images.
+        k: neighbours per query.
+        class_names: for the titles (default: the numbers).
+        cell_inches: each image's side.
+
+    Returns:
+        The figure."""
     index, similarity = ranked_neighbours(features, k)
     figure, axes = plt.subplots(len(queries), k + 1, squeeze=False,
                                 figsize=(cell_inches * (k + 1), cell_inches * len(queries)))

@@ -57,10 +57,21 @@ def _stretch(tiles: torch.Tensor) -> torch.Tensor:
 
 def puzzle_steps(image: torch.Tensor, permutations: torch.Tensor, label: int, grid: int = 3,
                  tile_fraction: float = TILE_FRACTION, seed: int = 0) -> Figure:
-    """A puzzle made step by step from one (3, H, W) uint8 image: the grid of cells; the tile
-    cut at a random place inside each cell (the gap and the jitter); the tiles; the tiles
-    shuffled by permutation ``label`` of ``permutations`` (K, T), each numbered with its
-    original place; and what the network gets (each tile standardised)."""
+    """A Jigsaw puzzle made step by step from one image: the grid of cells; the tile cut at a
+    random place inside each cell (the gap and the jitter); the tiles; the tiles shuffled by
+    one permutation, each numbered with its original place; and what the network gets (each
+    tile standardised).
+
+    Args:
+        image: (3, H, W) uint8.
+        permutations: (K, T) the permutation set.
+        label: which of the K shuffles the tiles.
+        grid: tiles per side.
+        tile_fraction: a tile's side as a fraction of its cell's.
+        seed: seeds where each tile is cut.
+
+    Returns:
+        The figure."""
     floats = image.float()[None] / 255  # (1, 3, H, W)
     height, width = floats.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")

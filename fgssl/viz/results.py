@@ -20,8 +20,14 @@ PANELS = {"linear": "linear probe (frozen)", "knn": "kNN (frozen)",
 
 
 def label_efficiency(rows: list[dict[str, Any]]) -> Figure:
-    """One panel per protocol: test top-1 (mean ± std over seeds) against the fraction of
-    labels used, one line per method, the majority-class floor dashed in grey."""
+    """Label efficiency: one panel per protocol, test top-1 (mean ± std over seeds) against the
+    fraction of labels used, one line per method, the majority-class floor dashed in grey.
+
+    Args:
+        rows: the study's result rows (``results.json``'s).
+
+    Returns:
+        The figure."""
     protocols = [p for p in PANELS if any(row["protocol"] == p for row in rows)]
     if not protocols:
         raise ValueError("no rows of a linear, kNN or fine-tuning evaluation to plot")

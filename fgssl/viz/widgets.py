@@ -45,9 +45,19 @@ def _draw(output: widgets.Output, figure: plt.Figure) -> None:
 def jigsaw_game(images: torch.Tensor, permutations: torch.Tensor, grid: int = 3,
                 tile_fraction: float = TILE_FRACTION, choices: int = 4, seed: int = 0
                 ) -> widgets.VBox:
-    """Solve it yourself: a puzzle from ``images`` (N, 3, H, W) uint8 and a menu of
-    ``choices`` permutations of ``permutations`` (K, T), one of them right. Pick one to see
-    the tiles put back by it; "new puzzle" draws another. The network chooses among all K."""
+    """Solve it yourself: a puzzle and a menu of permutations, one of them right. Pick one to
+    see the tiles put back by it; "new puzzle" draws another. The network chooses among all K.
+
+    Args:
+        images: (N, 3, H, W) uint8 to make puzzles of.
+        permutations: (K, T) the permutation set.
+        grid: tiles per side.
+        tile_fraction: a tile's side as a fraction of its cell's.
+        choices: permutations on the menu.
+        seed: seeds the puzzles and the menus.
+
+    Returns:
+        The widget."""
     state = {"seed": seed}
     menu = widgets.Dropdown(description="permutation")
     another = widgets.Button(description="new puzzle")
@@ -100,7 +110,13 @@ def _explorer(controls: Sequence[widgets.Widget], draw: Callable[[], plt.Figure]
 def sibling_explorer(size: int = 32) -> widgets.VBox:
     """Pick a pair of SynthBirds sibling species, the resolution and whether to mark the parts:
     two birds of each (:func:`~fgssl.viz.images.synthbirds_siblings`). Where does the one
-    part that tells them apart stop being visible?"""
+    part that tells them apart stop being visible?
+
+    Args:
+        size: the resolution shown first, in pixels.
+
+    Returns:
+        The widget, to display in a notebook."""
     pair = widgets.Dropdown(options=[(f"{SPECIES_NAMES[2 * p]} / {SPECIES_NAMES[2 * p + 1]}"
                                       f" (differ in {differing_part(2 * p).replace('_', ' ')})",
                                       p) for p in range(NUM_CLASSES // 2)],
@@ -116,8 +132,18 @@ def sibling_explorer(size: int = 32) -> widgets.VBox:
 def neighbour_browser(images: torch.Tensor, features: dict[str, np.ndarray],
                       labels: np.ndarray, class_names: Sequence[str] | None = None, k: int = 5
                       ) -> widgets.VBox:
-    """Pick a query image (by index): its k nearest neighbours under each method's features
-    (name -> (N, D)), one row per method (:func:`~fgssl.viz.neighbours.neighbours_by_method`)."""
+    """Pick a query image: its k nearest neighbours under each method's features, one row per
+    method (:func:`~fgssl.viz.neighbours.neighbours_by_method`).
+
+    Args:
+        images: (N, 3, H, W) uint8.
+        features: method name -> (N, D).
+        labels: (N,) classes.
+        class_names: the classes' names.
+        k: neighbours per query.
+
+    Returns:
+        The widget."""
     query = widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="query",
                               continuous_update=False)
     return _explorer([query], lambda: neighbours_by_method(images, features, labels,
@@ -127,8 +153,18 @@ def neighbour_browser(images: torch.Tensor, features: dict[str, np.ndarray],
 def embedding_explorer(maps: dict[str, np.ndarray], labels: np.ndarray, images: torch.Tensor,
                        class_names: Sequence[str] | None = None,
                        pairs: Sequence[tuple[int, int]] | None = None) -> widgets.VBox:
-    """Pick a class: where its points (and its sibling's) lie in each 2-D map (name -> (N, 2)),
-    and a few of its images (:func:`~fgssl.viz.embed.highlight_class`)."""
+    """Pick a class: where its points (and its sibling's) lie in each 2-D map, and a few of its
+    images (:func:`~fgssl.viz.embed.highlight_class`).
+
+    Args:
+        maps: method name -> (N, 2) coordinates.
+        labels: (N,) classes.
+        images: (N, 3, H, W) uint8.
+        class_names: the classes' names.
+        pairs: sibling pairs.
+
+    Returns:
+        The widget."""
     names = class_names or [str(c) for c in range(int(np.max(labels)) + 1)]
     chosen = widgets.Dropdown(options=[(name, c) for c, name in enumerate(names)], value=0,
                               description="class")
@@ -137,9 +173,16 @@ def embedding_explorer(maps: dict[str, np.ndarray], labels: np.ndarray, images: 
 
 
 def augmentation_explorer(image: torch.Tensor, size: int | None = None) -> widgets.VBox:
-    """SimCLR's pairs of views of one (3, H, W) uint8 image under your settings: the smallest
-    crop (share of the area), the colour-jitter strength, the fine-grained variant; "new
-    draw" samples again (:func:`~fgssl.viz.images.views_grid`)."""
+    """SimCLR's pairs of views of one image under your settings: the smallest crop (share of
+    the area), the colour-jitter strength, the fine-grained variant; "new draw" samples again
+    (:func:`~fgssl.viz.images.views_grid`).
+
+    Args:
+        image: (3, H, W) uint8.
+        size: the views' side (default: the image's).
+
+    Returns:
+        The widget."""
     crop = widgets.FloatSlider(value=0.35, min=0.08, max=1.0, step=0.01,
                                description="min crop", continuous_update=False)
     jitter = widgets.FloatSlider(value=0.5, min=0.0, max=1.5, step=0.1, description="jitter",
@@ -155,9 +198,18 @@ def gradcam_explorer(images: torch.Tensor, labels: np.ndarray,
                      models: dict[str, tuple[nn.Module, nn.Module]],
                      points: np.ndarray | None = None,
                      class_names: Sequence[str] | None = None) -> widgets.VBox:
-    """Pick an image, a method (name -> (backbone, head giving class scores)) and a layer:
-    the Grad-CAM map of the image's true class (:func:`~fgssl.viz.cam.grad_cam`), with the
-    part ``points`` (N, 2) marked when given."""
+    """Pick an image, a method and a layer: the Grad-CAM map of the image's true class
+    (:func:`~fgssl.viz.cam.grad_cam`).
+
+    Args:
+        images: (N, 3, H, W) uint8.
+        labels: (N,) their classes.
+        models: method name -> (backbone, head giving class scores).
+        points: (N, 2) part points to mark, ``x, y`` in pixels.
+        class_names: the classes' names.
+
+    Returns:
+        The widget."""
     size = int(images.shape[-1])
     layers = {name: feature_map_layers(backbone, size) for name, (backbone, _) in models.items()}
     index = widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="image",
