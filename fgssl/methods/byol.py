@@ -91,11 +91,8 @@ class BYOL(Method):
     most of the run (docs/EXPERIMENTS.md measures it).
 
     Args:
-        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
-        image_size: the side of the images it trains on, in pixels.
-        variant: the view variant (:data:`~fgssl.transforms.VARIANTS`).
-        jitter: the colour jitter's strength s (brightness, contrast, saturation 0.8·s).
-        hue: the largest hue rotation, in turns (default: 0.2·s).
+        backbone_name, image_size, variant, jitter, hue: the backbone and the views, as
+            :class:`~fgssl.methods.simclr.SimCLR`'s.
         hidden_dim: the projector's and predictor's hidden width.
         projection_dim: D, the projections' and predictions' width.
         momentum: the target's τ at the start, rising to 1 on a cosine (0: SimSiam).

@@ -97,11 +97,8 @@ class VICReg(Method):
     standard views).
 
     Args:
-        backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
-        image_size: the side of the images it trains on, in pixels.
-        variant: the view variant (:data:`~fgssl.transforms.VARIANTS`).
-        jitter: the colour jitter's strength s (brightness, contrast, saturation 0.8·s).
-        hue: the largest hue rotation, in turns (default: 0.2·s).
+        backbone_name, image_size, variant, jitter, hue: the backbone and the views, as
+            :class:`~fgssl.methods.simclr.SimCLR`'s.
         expander_dim: the expander's width (three layers, the embeddings this wide).
         invariance_weight: λ, the invariance term's weight.
         variance_weight: μ, the variance term's weight.
