@@ -79,3 +79,17 @@ def test_a_method_benchmark_becomes_figures():
     assert figures["simclr.sibling_all"] == "68.7%" and figures["random.sibling_all"] == "51.2%"
     assert figures["simclr.train_s"] == "170–170 s" and figures["simclr.time_ratio"] == "1.00×"
     assert not any(key.startswith("dino") for key in figures)  # a failed run quotes nothing
+
+
+def test_the_srgan_benchmark_becomes_figures():
+    srgan = _load("srgan_synthbirds")
+    runs = {"test_psnr": [27.1, 26.9], "test_psnr_bicubic": [25.65, 25.65],
+            "psnr_gain_db": [1.45, 1.25], "test_ssim": [0.7731, 0.7729],
+            "test_ssim_bicubic": [0.711, 0.711], "srgan-d_linear": [0.237, 0.217],
+            "srgan-d_knn": [0.1, 0.1], "pretrain_seconds": [80.0, 82.0]}
+    figures = srgan.reference_figures(runs)
+    assert figures["test_psnr"] == "27.00 dB" and figures["test_psnr.spread"] == "± 0.14"
+    assert figures["test_psnr_bicubic"] == "25.65 dB" and figures["test_ssim"] == "0.773"
+    assert figures["psnr_gain_db"] == "1.35 dB"
+    assert figures["srgan-d_linear"] == "22.7%" and figures["srgan-d_linear.spread"] == "± 1.4"
+    assert figures["srgan-d_knn.spread"] == "± 0.0" and "pretrain_seconds" not in figures

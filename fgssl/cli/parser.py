@@ -236,10 +236,12 @@ def _add_demo(commands: Any, known: Facts, datasets: Callable[[str], str]) -> No
     demo.add_argument("--data", type=datasets, default="synthbirds")
     demo.add_argument("--out", type=_output_folder,
                       help="results folder (default: runs/<profile>/<dataset key>/demo)")
-    demo.add_argument("--methods", nargs="+", metavar="M", type=_one_of("--methods", entries),
+    demo.add_argument("--methods", nargs="+", metavar="M",
+                      type=_one_of("--methods", [*entries, "default"]),
                       help=f"a subset of: {', '.join(entries)} (default: all but "
                            f"{', '.join(opt_in) or 'none'}, left out to keep a CPU run "
-                           "within about ten minutes)")
+                           "within about ten minutes; 'default' names those, e.g. "
+                           "--methods default vicreg)")
     demo.add_argument("--seeds", type=_positive, default=2,
                       help="evaluation seeds: label subsets and probe initialisations "
                            "(default 2)")

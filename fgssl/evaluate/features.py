@@ -20,6 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 from fgssl.config import Profile, at_size
 from fgssl.transforms import normalise
 
+FrozenFeatures = dict[str, tuple[np.ndarray, np.ndarray]]
+"""A frozen backbone's features by split name: ``(features (N, D), labels (N,))``."""
+
 
 def at_input_size(backbone: nn.Module, prof: Profile) -> Profile:
     """The profile an evaluation of ``backbone`` loads its images with: the backbone's

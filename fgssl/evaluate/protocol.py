@@ -29,7 +29,7 @@ from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.splits import label_subset, repeated_budget
-from fgssl.evaluate.features import at_input_size, extract_features
+from fgssl.evaluate.features import FrozenFeatures, at_input_size, extract_features
 from fgssl.evaluate.finetune import FINETUNE, FineTuning, finetune, predict
 from fgssl.evaluate.metrics import classification_metrics, majority_floor, sibling_accuracy
 from fgssl.evaluate.probe import choose_k, fit_linear_probe, knn_predict
@@ -89,14 +89,17 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
 
 def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   jobs: Sequence[Job], root: str | None = None, device: str | None = None,
-                  recipe: Recipe = FINETUNE, on_step: ProgressHook | None = None
-                  ) -> list[dict[str, Any]]:
+                  recipe: Recipe = FINETUNE, on_step: ProgressHook | None = None,
+                  features: FrozenFeatures | None = None) -> list[dict[str, Any]]:
     """One result per job (as :func:`evaluate_backbone`'s), every choice made on val before
     test is read. ``recipe`` says how the ``finetune`` jobs train end to end: the head, the
     backbone's rate relative to it (1.0 with a random init: training from scratch) and whose
     schedule it trains for at most; ``on_step`` follows each of those trainings (as
     :class:`~fgssl.train.Watch`'s). Images are loaded at the profile's size, or at the backbone's
-    ``input_size`` where it declares one (:func:`~fgssl.evaluate.features.at_input_size`)."""
+    ``input_size`` where it declares one (:func:`~fgssl.evaluate.features.at_input_size`).
+    ``features``, when given, keeps the frozen backbone's features by split (``train`` and
+    ``val`` first, ``test`` once the choices are made) for whatever looks at the same
+    backbone next (the demo's figures), and reuses any it already holds."""
     for job in jobs:
         if job.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
@@ -114,10 +117,11 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   for split in ("train", "val"))
     train_labels, val_labels = np.asarray(train.labels), np.asarray(val.labels)
     num_classes = int(max(train_labels.max(), val_labels.max())) + 1
-    features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    features = {} if features is None else features
     if any(job.protocol != "finetune" for job in jobs):  # frozen: extracted once, shared
-        features["train"] = extract_features(backbone, train, device=device_)
-        features["val"] = extract_features(backbone, val, device=device_)
+        for split, dataset in (("train", train), ("val", val)):
+            if split not in features:
+                features[split] = extract_features(backbone, dataset, device=device_)
 
     chosen = []
     for job in jobs:
@@ -140,33 +144,33 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                 predictor = functools.partial(knn_predict, x, y, k=k, num_classes=num_classes)
         chosen.append(_Chosen(job, budget, choice, val_top1, predictor))
     return _score_on_test(backbone, data, prof, root, device_, chosen, train_labels,
-                          num_classes)
+                          num_classes, features)
 
 
 def _score_on_test(backbone: nn.Module, data: str, prof: Profile, root: str | None,
                    device: torch.device, chosen: list[_Chosen], train_labels: np.ndarray,
-                   num_classes: int) -> list[dict[str, Any]]:
-    """The only reader of test: frozen test features once (for every probe), and each
-    fine-tuned model's predictions; for a linear probe on a dataset of sibling classes, its
-    sibling accuracy (:func:`~fgssl.evaluate.metrics.sibling_accuracy`)."""
+                   num_classes: int, features: FrozenFeatures) -> list[dict[str, Any]]:
+    """The only reader of test: frozen test features once (for every probe, kept in
+    ``features``), and each fine-tuned model's predictions; for a linear probe on a dataset of
+    sibling classes, its sibling accuracy (:func:`~fgssl.evaluate.metrics.sibling_accuracy`)."""
     test = catalog.dataset(data, "test", root, size=prof.image_size, profile=prof)
     siblings = catalog.spec(data).siblings
-    frozen_test = None
     results = []
     for job, budget, choice, val_top1, predictor, scores in chosen:
         if job.protocol == "finetune":
             predicted, test_y = predictor(test)
         else:
-            if frozen_test is None:
-                frozen_test = extract_features(backbone, test, device=device)
-            predicted, test_y = predictor(frozen_test[0]), frozen_test[1]
+            if "test" not in features:
+                features["test"] = extract_features(backbone, test, device=device)
+            test_x, test_y = features["test"]
+            predicted = predictor(test_x)
         results.append({
             "protocol": job.protocol, "labels": job.labels, "seed": job.seed, **choice,
             "val_top1": val_top1, **classification_metrics(test_y, predicted, num_classes),
             "majority_floor": majority_floor(train_labels[budget], test_y),
             "n_train": len(budget), "n_test": len(test_y)})
         if scores is not None and siblings:
-            found = sibling_accuracy(scores(frozen_test[0]), test_y,
+            found = sibling_accuracy(scores(features["test"][0]), test_y,
                                      [(a, b) for a, b, _ in siblings])
             parts = {(a, b): part for a, b, part in siblings}
             results[-1]["sibling_accuracy"] = found["mean"]

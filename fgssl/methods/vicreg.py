@@ -118,7 +118,7 @@ class VICReg(Method):
                Option("covariance_weight", "ν, the covariance term's weight (default 1)",
                       minimum=0))
     entries = (Entry("vicreg", "VICReg: variance, invariance, covariance; no negatives",
-                     cost=310),)
+                     opt_in=True, cost=310),)
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
                  variant: str = "object_crop", jitter: float = 0.25, hue: float | None = None,

@@ -1,9 +1,11 @@
 """``fgssl demo``: the whole study in one command — the kit's main job.
 
 It trains (or reuses from ``runs/``) the self-supervised methods on the unlabelled pool — by
-default SimCLR with its best fine-grained views (``object_crop``), VICReg, Jigsaw and SRGAN
-(judged through its discriminator, ``srgan-d``, and its generator, ``srgan-g``); the others
-are opt-in entries, named in ``methods`` — and sets them beside
+default the study's three families: SimCLR with its best fine-grained views (``object_crop``),
+Jigsaw and SRGAN (judged through its discriminator, ``srgan-d``, and its generator,
+``srgan-g``); the others (VICReg, BYOL, SimSiam, DINO, SimCLR's standard views) are opt-in
+entries, named in ``methods``, where ``"default"`` stands for the default ones
+(``["default", "vicreg"]``) — and sets them beside
 the baselines: a random-init backbone, the same network trained with all labels
 (``supervised``) and from scratch on each low-label budget (``scratch``), an
 ImageNet-pretrained backbone when its weights are cached locally, and the majority-class
@@ -103,7 +105,8 @@ def run_demo(profile: str | Profile | None = None, data: str = "synthbirds",
         data: the dataset's name.
         root: where the dataset lives.
         out: where to write (default: :func:`demo_out`).
-        methods: the study's entries (default: those not opt-in).
+        methods: the study's entries (default: those not opt-in; ``"default"`` names them
+            beside others).
         seeds: evaluation seeds per result.
         progress_bars: show each worker's progress.
         log: where the study's lines go.
@@ -169,9 +172,11 @@ def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
     train_labels = np.asarray(splits["train"].labels)
     fractions = label_fractions(train_labels, prof)
     units = units_for(entries)
-    with_opt_in = any(table[e].entry.opt_in for e in entries)  # then scratch trains at 100% too
+    beside_end_to_end = any(table[e].entry.opt_in and table[e].entry.end_to_end is not None
+                            for e in entries)  # PMG: then scratch trains at 100% too
     settings = Settings(prof, data, root, fractions, seeds, out,
-                        end_to_end_at=(1.0, fractions[-1]) if with_opt_in else (fractions[-1],),
+                        end_to_end_at=(1.0, fractions[-1]) if beside_end_to_end
+                        else (fractions[-1],),
                         dataset=catalog.identity(data, root).as_record(),
                         added=tuple(runtime_added()))
     ready = {unit for unit in units if is_ready(unit, settings)}  # read back, in this process
@@ -181,7 +186,7 @@ def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
         f"{round(fractions[-1] * np.bincount(train_labels).max())} images per class)\n"
         f"  each model: linear probe and kNN on frozen features at every budget, fine-tuning "
         f"at the low-label point" + (", trained end to end at 100% and the low-label point"
-                                     " (scratch, PMG)" if with_opt_in else "")
+                                     " (scratch, PMG)" if beside_end_to_end else "")
         + f", {seeds} evaluation seed(s); "
         + ("all read back from earlier runs" if len(ready) == len(units) else
            "one at a time" if workers == 1 else

@@ -69,12 +69,19 @@ def describe(name: str) -> str:
     return FLOOR_DESCRIPTION if name == FLOOR else study_entries()[name].entry.description
 
 
+DEFAULT = "default"  # in --methods: every entry that is not opt-in
+
+
 def check_entries(methods: Sequence[str] | None) -> list[str]:
-    """The study's entries to run, in the table's order (by default all but the opt-in
-    ones); unknown names are an error."""
+    """The study's entries to run, in the table's order: by default (or where ``methods``
+    names ``"default"``) all but the opt-in ones, with any others named; unknown names are an
+    error."""
     table = study_entries()
+    defaults = [name for name, item in table.items() if not item.entry.opt_in]
     if not methods:
-        return [name for name, item in table.items() if not item.entry.opt_in]
+        return defaults
+    if DEFAULT in methods:
+        methods = [*defaults, *(name for name in methods if name != DEFAULT)]
     unknown = sorted(set(methods) - set(table))
     if unknown:
         raise ValueError(f"unknown --methods {', '.join(unknown)}: choose from "

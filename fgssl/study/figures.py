@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from torch import nn
 from fgssl.config import Profile
 from fgssl.data import catalog
 from fgssl.data import synthbirds as sb
-from fgssl.evaluate.features import at_input_size, extract_features
+from fgssl.evaluate.features import FrozenFeatures, at_input_size, extract_features
 from fgssl.evaluate.probe import C_GRID, fit_linear_probe
 from fgssl.viz.cam import PAPER_TOLERANCE, grad_cam, pointing_game, pointing_game_boxes
 from fgssl.viz.embed import embed, embedding_figure, embedding_scores
@@ -42,8 +43,8 @@ FIGURES = ("tsne", "neighbours", "gradcam")  # saved as <kind>_<name>.png
 
 
 def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | None,
-                  out: Path, name: str, C: float | None = None, batch_size: int = 200
-                  ) -> dict[str, Any]:
+                  out: Path, name: str, C: float | None = None, batch_size: int = 200,
+                  features: FrozenFeatures | None = None) -> dict[str, Any]:
     """Save the three figures of a backbone's features to ``out`` (images at the size it reads:
     :func:`~fgssl.evaluate.features.at_input_size`) and return their numbers.
 
@@ -51,6 +52,9 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
         backbone, data, prof, root: (B, 3, H, W) float -> (B, D); the dataset, profile, root.
         out, name: the figures' folder; the model's name in their file names and titles.
         C, batch_size: the probe's C if chosen on val (else chosen here); images per pass.
+        features: the backbone's features by split where already extracted (as
+            :func:`~fgssl.evaluate.protocol.evaluate_jobs` keeps them); the others are
+            extracted here.
 
     Returns:
         ``retrieval`` (Recall@1, Recall@5, mAP@R), ``tsne`` (kNN in the map and in the
@@ -58,25 +62,16 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
     prof = at_input_size(backbone, prof)
     splits = {split: catalog.dataset(data, split, root, size=prof.image_size, profile=prof)
               for split in ("train", "val", "test")}
-    features = {split: extract_features(backbone, dataset)
+    known = features or {}
+    features = {split: known[split] if split in known else extract_features(backbone, dataset)
                 for split, dataset in splits.items()}
     test_x, test_y = features["test"]
     images = torch.stack([splits["test"][i][0] for i in range(len(test_y))])  # (N, 3, S, S)
     class_names = list(sb.SPECIES_NAMES) if data == "synthbirds" else \
         catalog.collection(data, root)[0].classes
     out.mkdir(parents=True, exist_ok=True)
-    numbers: dict[str, Any] = {"retrieval": retrieval_metrics(test_x, test_y, ks=(1, 5))}
-    queries = _one_per_class(test_y, SHOWN // 2)
-    _save(neighbour_grid(images, test_x, test_y, queries, k=5, class_names=class_names),
-          out / f"neighbours_{name}.png",
-          f"{name}: nearest test images by cosine similarity (green: the query's class)")
-    xy = embed(test_x, "tsne", cache=out / "embeddings")
-    numbers["tsne"] = embedding_scores(xy, test_y, test_x)
-    pairs = [(c, sb.sibling_of(c)) for c in range(0, sb.NUM_CLASSES, 2)] \
-        if data == "synthbirds" else None
-    _save(embedding_figure({name: xy}, test_y, class_names, pairs, {name: numbers["tsne"]}),
-          out / f"tsne_{name}.png", "")
-
+    numbers = _neighbourhoods(images, test_x, test_y, class_names, data == "synthbirds", out,
+                              name)
     probe = fit_linear_probe(*features["train"], *features["val"],
                              c_grid=(C,) if C is not None else C_GRID)
     head = probe.as_layer()
@@ -103,6 +98,25 @@ def feature_views(backbone: nn.Module, data: str, prof: Profile, root: str | Non
     return numbers
 
 
+def _neighbourhoods(images: torch.Tensor, features: np.ndarray, labels: np.ndarray,
+                    class_names: list[str], siblings: bool, out: Path, name: str
+                    ) -> dict[str, Any]:
+    """Retrieval on the test split, its nearest-neighbour grid and its t-SNE map (with the
+    sibling pairs marked where ``siblings``), saved to ``out``: images (N, 3, S, S), features
+    (N, D), labels (N,) -> ``retrieval`` and ``tsne`` numbers."""
+    numbers: dict[str, Any] = {"retrieval": retrieval_metrics(features, labels, ks=(1, 5))}
+    queries = _one_per_class(labels, SHOWN // 2)
+    _save(neighbour_grid(images, features, labels, queries, k=5, class_names=class_names),
+          out / f"neighbours_{name}.png",
+          f"{name}: nearest test images by cosine similarity (green: the query's class)")
+    xy = embed(features, "tsne", cache=out / "embeddings")
+    numbers["tsne"] = embedding_scores(xy, labels, features)
+    pairs = [(c, sb.sibling_of(c)) for c in range(0, sb.NUM_CLASSES, 2)] if siblings else None
+    _save(embedding_figure({name: xy}, labels, class_names, pairs, {name: numbers["tsne"]}),
+          out / f"tsne_{name}.png", "")
+    return numbers
+
+
 def _one_per_class(labels: np.ndarray, count: int) -> list[int]:
     """The first image of each of the first ``count`` classes present."""
     firsts = {int(label): i for i, label in reversed(list(enumerate(labels)))}
@@ -116,7 +130,7 @@ def _targets(test: Any, data: str, root: str | None, prof: Profile
     part that differs from the sibling species, and the bird's box; CUB: every visible part
     (a hit near any of them), and the bird's box."""
     if data == "synthbirds":
-        rendered = sb.SynthBirds(0).render("test", range(len(test)), prof.image_size)
+        rendered = _rendered_test(len(test), prof.image_size)
         if not np.array_equal(rendered.labels, np.asarray(test.labels)):
             raise RuntimeError("the SynthBirds test split on disk does not match the "
                                "renderer: delete its cache and run fgssl data prepare "
@@ -127,6 +141,13 @@ def _targets(test: Any, data: str, root: str | None, prof: Profile
     if found.parts is None:
         return None, None, found.boxes
     return found.parts[..., :2], found.parts[..., 2] > 0, found.boxes
+
+
+@functools.lru_cache(maxsize=2)
+def _rendered_test(count: int, size: int) -> sb.RenderedBatch:
+    """SynthBirds' first ``count`` test birds at ``size`` px with their parts and boxes,
+    rendered once per process (a demo worker draws the figures of several backbones)."""
+    return sb.SynthBirds(0).render("test", range(count), size)
 
 
 def _save(figure: plt.Figure, path: Path, title: str) -> None:

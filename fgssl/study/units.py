@@ -24,6 +24,7 @@ from torch import nn
 
 from fgssl.config import VERSION, Profile
 from fgssl.evaluate.comparison import study_jobs
+from fgssl.evaluate.features import FrozenFeatures
 from fgssl.evaluate.finetune import FINETUNE
 from fgssl.evaluate.protocol import Job, evaluate_jobs
 from fgssl.files import atomic_write_json
@@ -237,6 +238,7 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
     if _complete(entry, saved, settings):
         return saved
     prof, begun, declared = settings.profile, time.perf_counter(), study_entries()[entry].entry
+    features: FrozenFeatures = {}  # extracted once, for the probes and the figures
     if "results" not in saved:
         report("phase", f"{entry}: evaluating")
         jobs, recipe = _jobs(entry, settings), declared.end_to_end or FINETUNE
@@ -249,7 +251,7 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
         else:
             assert backbone is not None
             results = evaluate_jobs(backbone, settings.data, prof, jobs, settings.root,
-                                    recipe=recipe, on_step=steps)
+                                    recipe=recipe, on_step=steps, features=features)
         saved.update(results=results, wall_s=time.perf_counter() - begun)
     if not declared.end_to_end:
         from fgssl.study.figures import FIGURES, feature_views  # matplotlib: only when drawing
@@ -260,7 +262,7 @@ def _evaluate(entry: str, backbone: nn.Module | None, settings: Settings, report
         chosen_c = next(r["C"] for r in saved["results"]
                         if r["protocol"] == "linear" and r["labels"] == 1.0)
         numbers = feature_views(backbone, settings.data, prof, settings.root, settings.out,
-                                entry, C=chosen_c)
+                                entry, C=chosen_c, features=features)
         saved.update(figures={"files": [f"{kind}_{entry}.png" for kind in FIGURES],
                               **numbers}, figures_s=time.perf_counter() - begun)
     atomic_write_json(saved, settings.out / "evaluations" / f"{entry}.json")

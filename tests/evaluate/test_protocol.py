@@ -67,6 +67,27 @@ def test_many_jobs_make_every_choice_before_test_and_read_it_once_per_model(monk
     assert results[0]["n_train"] == 192 and results[2]["n_train"] == 96
 
 
+def test_the_frozen_features_are_kept_for_the_next_look_at_the_backbone_and_reused(
+        monkeypatch):
+    torch.manual_seed(0)
+    backbone = build_backbone("small_cnn")
+    jobs = [protocol.Job("linear", 1.0, 0), protocol.Job("knn", 0.5, 1)]
+    kept: dict = {}
+    first = protocol.evaluate_jobs(backbone, "synthbirds", "ci", jobs, features=kept)
+    assert set(kept) == {"train", "val", "test"}
+    test = protocol.catalog.dataset("synthbirds", "test", size=32)
+    np.testing.assert_array_equal(kept["test"][0],
+                                  protocol.extract_features(backbone, test)[0])
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("features extracted again")
+    monkeypatch.setattr(protocol, "extract_features", no_extraction)
+    again = protocol.evaluate_jobs(backbone, "synthbirds", "ci", jobs, features=kept)
+    assert [{k: v for k, v in r.items() if k != "val_top1"} for r in again] == \
+        [{k: v for k, v in r.items() if k != "val_top1"} for r in first]
+    assert [r["val_top1"] for r in again] == [r["val_top1"] for r in first]
+
+
 def test_a_recipe_chooses_the_head_and_epochs_and_its_training_reports_progress():
     steps: list[tuple[int, int]] = []
     recipe = protocol.Recipe("pmg", 1.0, "pmg")

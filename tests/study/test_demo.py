@@ -8,8 +8,8 @@ from fgssl.config import profile, runs_root
 from fgssl.models.backbones import build_backbone
 from fgssl.study import demo, figures, units
 
-SSL = ("simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "vicreg")
-FINETUNED = ("simclr-object_crop", "jigsaw", "vicreg")
+SSL = ("simclr-object_crop", "jigsaw", "srgan-d", "srgan-g")
+FINETUNED = ("simclr-object_crop", "jigsaw")
 RANDOM = ("random", "random-srgan-d")  # untrained: the small CNN, SRGAN's discriminator
 
 
@@ -119,6 +119,15 @@ def test_methods_filtering_trains_only_what_is_asked(tmp_path):
     assert {r["method"] for r in results["rows"]} == {"jigsaw", "random", "majority class"}
     trained = [p.name for p in (runs_root() / "ci" / "synthbirds").iterdir()]
     assert trained == ["jigsaw-seed0"]
+
+
+def test_scratch_trains_at_all_labels_only_beside_an_end_to_end_entry(tmp_path):
+    def plan(methods):
+        return demo.plan_demo(profile("ci"), "synthbirds", None, tmp_path / "demo", methods,
+                              seeds=1, workers=1, log=lambda _: None).settings
+    low = plan(["scratch"]).fractions[-1]
+    assert plan(["vicreg", "scratch"]).end_to_end_at == (low,)  # opt in, probed frozen
+    assert plan(["pmg", "scratch"]).end_to_end_at == (1.0, low)
 
 
 def test_pmg_is_opt_in_and_trained_end_to_end_beside_scratch_at_both_budgets(tmp_path,

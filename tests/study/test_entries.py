@@ -14,7 +14,7 @@ from fgssl.study.entries import (
 ORDER = ["simclr", "simclr-object_crop", "jigsaw", "srgan-d", "srgan-g", "random-srgan-d",
          "byol", "simsiam", "vicreg", "dino", "supervised", "scratch", "pmg", "pmg-imagenet",
          "random", "imagenet"]
-OPT_IN = ("simclr", "byol", "simsiam", "dino", "pmg", "pmg-imagenet")
+OPT_IN = ("simclr", "byol", "simsiam", "vicreg", "dino", "pmg", "pmg-imagenet")
 
 
 def test_the_table_is_each_registered_method_s_entries_then_the_baselines():
@@ -34,6 +34,8 @@ def test_entries_are_checked_and_put_in_the_study_s_order():
     assert check_entries(["random", "simclr"]) == ["simclr", "random"]
     assert check_entries(None) == [e for e in ORDER if e not in OPT_IN]
     assert check_entries(["pmg", "scratch"]) == ["scratch", "pmg"]  # opt-in by name
+    assert check_entries(["vicreg", "default"]) == [e for e in ORDER if e not in OPT_IN
+                                                    or e == "vicreg"]
 
 
 def test_a_method_registered_at_run_time_brings_its_entries_and_a_clash_is_refused():

@@ -30,6 +30,23 @@ def test_the_three_figures_are_saved_with_their_numbers(tmp_path):
     assert again["tsne"] == numbers["tsne"]  # a given C changes the probe, not the map
 
 
+def test_features_already_extracted_are_not_extracted_again(tmp_path, monkeypatch):
+    from fgssl.evaluate.features import extract_features
+    from fgssl.study import figures
+
+    prof = profile("ci")
+    backbone = backbone_for("random", prof)[1]
+    kept = {split: extract_features(backbone, catalog.dataset("synthbirds", split, size=32))
+            for split in ("train", "val", "test")}
+    fresh = feature_views(backbone, "synthbirds", prof, None, tmp_path / "a", "random")
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("features extracted again")
+    monkeypatch.setattr(figures, "extract_features", no_extraction)
+    assert feature_views(backbone, "synthbirds", prof, None, tmp_path / "b", "random",
+                         features=kept) == fresh
+
+
 def test_on_cub_the_pointing_game_aims_at_any_visible_part_and_the_box(tmp_path, monkeypatch):
     import dataclasses
 
