@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import statistics
 import sys
 import time
@@ -52,10 +53,11 @@ from fgssl.study.runs import Run, backbone_for, pretrain
 def _parse(spec: str) -> tuple[str, dict[str, Any]]:
     """``byol:momentum=0,hidden_dim=256`` -> ("byol", {"momentum": 0, "hidden_dim": 256});
     ``epochs``, ``batch_size`` and ``lr`` among them set that method's run (over ``--epochs``,
-    ``--batch``, ``--lr``)."""
+    ``--batch``, ``--lr``); a comma inside brackets belongs to its value:
+    ``dino:global_scale=(0.14,1.0)``."""
     name, _, rest = spec.partition(":")
     options = {}
-    for pair in filter(None, rest.split(",")):
+    for pair in filter(None, re.split(r",(?![^()\[\]]*[)\]])", rest)):
         key, _, value = pair.partition("=")
         try:
             options[key] = ast.literal_eval(value)

@@ -21,9 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "reference_results.json"
 FIGURE = re.compile(r"\d+\.\d+ ?%|\d+\.\d+ dB|± \d+\.\d+")
 OUTSIDE_SOURCE = re.compile(r"et al\.|https?://")
-# Notebooks whose quoted figures predate the results file: each is brought under the rule by
-# re-measuring what it quotes with a recording benchmark (the list only shrinks).
-NOT_YET = ("03_jigsaw", "08_comparison_study")
 
 
 def _normal(figure: str) -> str:
@@ -55,18 +52,12 @@ def _documents() -> dict[str, str]:
             **{path.stem: _markdown(path) for path in notebooks}}
 
 
-@pytest.mark.parametrize("name", [name for name in _documents() if name not in NOT_YET])
+@pytest.mark.parametrize("name", list(_documents()))
 def test_every_quoted_figure_is_a_reference_result(name):
     problems = unrecorded(_documents()[name], reference_figures())
     assert not problems, (f"{name} quotes figures that docs/reference_results.json lacks (run "
                           "the benchmark that measures them with --record):\n"
                           + "\n".join(problems))
-
-
-@pytest.mark.parametrize("name", NOT_YET)
-def test_a_notebook_not_yet_under_the_rule_still_needs_the_exemption(name):
-    assert unrecorded(_documents()[name], reference_figures()), (
-        f"{name} now quotes only reference figures: remove it from NOT_YET")
 
 
 def test_a_planted_wrong_figure_fails(tmp_path):

@@ -93,3 +93,19 @@ def test_the_srgan_benchmark_becomes_figures():
     assert figures["psnr_gain_db"] == "1.35 dB"
     assert figures["srgan-d_linear"] == "22.7%" and figures["srgan-d_linear.spread"] == "± 1.4"
     assert figures["srgan-d_knn.spread"] == "± 0.0" and "pretrain_seconds" not in figures
+
+
+def test_a_method_spec_keeps_the_commas_inside_its_brackets():
+    ssl = _load("ssl_synthbirds")
+    assert ssl._parse("dino:global_scale=(0.14,1.0),prototypes=128,variant=object_crop") == (
+        "dino", {"global_scale": (0.14, 1.0), "prototypes": 128, "variant": "object_crop"})
+    assert ssl._parse("byol") == ("byol", {})
+
+
+def test_a_jigsaw_benchmark_becomes_figures_without_its_seconds():
+    jigsaw = _load("jigsaw_synthbirds")
+    figures = jigsaw.reference_figures({"pretrain_seconds": [60.0, 62.0],
+                                        "pretext_val": [0.9883, 0.9933],
+                                        "linear": [0.1383, 0.1467], "random_linear": [0.0767]})
+    assert figures == {"pretext_val": "99.1%", "pretext_val.spread": "± 0.4",
+                       "linear": "14.3%", "linear.spread": "± 0.6", "random_linear": "7.7%"}

@@ -26,12 +26,13 @@ off (well below 1, every image's target is nearly uniform, and the student learn
 nothing).
 
 Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck,
-GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 1,024 outputs (the paper's
-weight-normalised last layer with its norm fixed at 1; 65,536 prototypes are for ViTs on
-ImageNet). As the paper does, the last layer is frozen at first (``freeze_last_layer``, a
-fraction of the run) and gradients are clipped to norm 3. Local views are the paper's six from
-64 px up; below that (the ``cpu`` profile's 32 px) a local view is a 16 px crop that ends on a
-2×2 map, and there are none unless asked for. The global views are SimCLR's fine-grained
+GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 128 outputs (the paper's
+weight-normalised last layer with its norm fixed at 1; its 65,536 prototypes are for ViTs on
+ImageNet's thousand classes, and SynthBirds has 24 species). As the paper does, the last
+layer is frozen at first (``freeze_last_layer``, a fraction of the run) and gradients are
+clipped to norm 3. Local views are the paper's six from 64 px up; below that (the ``cpu``
+profile's 32 px) a local view is a 16 px crop that ends on a 2×2 map, and there are none
+unless asked for. The global views are SimCLR's fine-grained
 ones (``variant="object_crop"``, colour jitter 0.25), as BYOL's are. The teacher's momentum
 starts at 0.99, not the paper's 0.996 (rising to 1 on a cosine, as in the paper): over the
 few thousand steps of the ``cpu`` profile so slow a teacher stays near its random init for
@@ -97,7 +98,7 @@ class DINOHead(nn.Module):
     (B, D) -> (B, K) logits in [-1, 1]."""
 
     def __init__(self, in_dim: int, hidden_dim: int = 512, bottleneck_dim: int = 128,
-                 prototypes: int = 1024) -> None:
+                 prototypes: int = 128) -> None:
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(),
                                  nn.Linear(hidden_dim, hidden_dim), nn.GELU(),
@@ -153,7 +154,7 @@ class DINO(Method):
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
                  local_crops: int | None = None, local_size: int | None = None,
                  global_scale: tuple[float, float] = (0.4, 1.0),
-                 local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 1024,
+                 local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 128,
                  hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.99,
                  student_temperature: float = 0.1, teacher_temperature: float = 0.07,
                  warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
