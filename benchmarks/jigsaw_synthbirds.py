@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from reference import percent, record, spread
+from reference import record, top1_figures
 
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
@@ -95,14 +94,8 @@ def reference_figures(runs: dict[str, list[float]]) -> dict[str, str]:
     """The figures the course quotes, as it writes them: the pretext accuracy on the last
     training epoch and on val puzzles, and the linear and kNN top-1 of the Jigsaw and the
     random-init backbones (``"98.7%"``), each with its spread over seeds (``"± 0.4"``)."""
-    figures: dict[str, str] = {}
-    for key, values in runs.items():
-        if key == "pretrain_seconds":
-            continue
-        figures[key] = percent(statistics.mean(values))
-        if len(values) > 1:
-            figures[f"{key}.spread"] = spread(values)
-    return figures
+    return {name: figure for key, values in runs.items() if key != "pretrain_seconds"
+            for name, figure in top1_figures(key, values).items()}
 
 
 if __name__ == "__main__":

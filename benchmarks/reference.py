@@ -37,6 +37,15 @@ def spread(fractions: Sequence[float]) -> str:
     return f"± {100 * statistics.stdev(fractions):.1f}"
 
 
+def top1_figures(key: str, fractions: Sequence[float]) -> dict[str, str]:
+    """A top-1 over seeds as the course quotes it: its mean under ``key`` and, over two seeds
+    or more, its spread under ``key.spread``."""
+    figures = {key: percent(statistics.mean(fractions))}
+    if len(fractions) > 1:
+        figures[f"{key}.spread"] = spread(fractions)
+    return figures
+
+
 def points(difference: float) -> str:
     """A difference of two top-1s in points, signed: ``0.453`` -> ``"+45.3"``."""
     return f"{100 * difference:+.1f}"

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from reference import percent, record, spread
+from reference import record, top1_figures
 
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
@@ -128,9 +128,7 @@ def reference_figures(runs: dict[str, list[float]]) -> dict[str, str]:
     for key in ("test_ssim", "test_ssim_bicubic"):
         figures[key] = f"{statistics.mean(runs[key]):.3f}"
     for name in (k for k in runs if k.endswith(PROTOCOLS)):
-        figures[name] = percent(statistics.mean(runs[name]))
-        if len(runs[name]) > 1:
-            figures[f"{name}.spread"] = spread(runs[name])
+        figures.update(top1_figures(name, runs[name]))
     return figures
 
 
