@@ -4,9 +4,11 @@ Each notebook is executed with nbclient (a fresh kernel per notebook, kernel sta
 under ``--profile``. ``--order isolated`` gives every notebook an empty ``runs/`` and data
 folder of its own (what CI does: each notebook trains all it needs); ``--order sequence``
 runs them in number order sharing one ``runs/`` (what a student following the course sees:
-a later notebook reuses what an earlier one trained). Prints one JSON object:
-``{"profile", "order", "seconds": {notebook: s}, "cells": {notebook: {cell index: s}},
-"total_s"}`` (``cells``: the code cells that took a second or more).
+a later notebook reuses what an earlier one trained). Prints one JSON line per notebook as it
+finishes, ``{"notebook", "seconds", "cells": {cell index: s}}`` (``cells``: the code cells that
+took a second or more), so that a run cut off still leaves the notebooks it finished, then
+one JSON object for the whole run: ``{"profile", "order", "seconds": {notebook: s}, "cells":
+{notebook: {cell index: s}}, "total_s"}``.
 
 Usage::
 
@@ -71,7 +73,8 @@ def main() -> None:
             took, cells[path.stem] = run_notebook(path, folder / "runs", folder / "data",
                                                   args.profile, args.timeout)
             seconds[path.stem] = round(took, 1)
-            print(f"{path.stem}: {seconds[path.stem]:.0f} s", flush=True)
+            print(json.dumps({"notebook": path.stem, "seconds": seconds[path.stem],
+                              "cells": cells[path.stem]}), flush=True)
     print(json.dumps({"profile": args.profile, "order": args.order, "seconds": seconds,
                       "cells": cells, "total_s": round(sum(seconds.values()), 1)}))
 

@@ -91,18 +91,20 @@ class BatchSimCLRViews(nn.Module):
         variant: one of :data:`~fgssl.transforms.VARIANTS`.
         jitter: SimCLR's colour-jitter strength s (brightness, contrast, saturation 0.8·s).
         hue: the largest hue shift, 0 to 0.5 (default 0.2·s).
-        crop_scale: the random resized crop's range of areas.
+        crop_scale: the crops' range of areas (default: the variant's own,
+            :func:`~fgssl.transforms.crop_scale_for`).
 
     Returns (when called on a (B, 3, H, W) uint8 batch):
         Two (B, 3, size, size) float batches, standardised; row i of each from image i."""
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
-                 hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)
+                 hue: float | None = None, crop_scale: tuple[float, float] | None = None
                  ) -> None:
         super().__init__()
         self.size, self.variant = size, variant
         self.hue = T.check_view_settings(variant, jitter, hue)
-        self.crop = RandomResizedCrop(size, scale=crop_scale)
+        self.crop_scale = T.crop_scale_for(variant, crop_scale)
+        self.crop = RandomResizedCrop(size, scale=self.crop_scale)
         self.flip = K.RandomHorizontalFlip()
         self.jitter = K.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter)
         self.grayscale = K.RandomGrayscale(p=0.2)
@@ -118,7 +120,7 @@ class BatchSimCLRViews(nn.Module):
     def _view(self, images: torch.Tensor, second: bool,
               saliency: torch.Tensor | None) -> torch.Tensor:
         if self.variant == "object_crop":
-            views = T.object_crop(images, self.size, saliency=saliency)
+            views = T.object_crop(images, self.size, self.crop_scale, saliency=saliency)
         else:
             views = self.crop(images)
         views = apply_some(self.flip(views), self._colour, p=0.8)

@@ -203,8 +203,22 @@ def _draw_index(weights: torch.Tensor) -> torch.Tensor:
     return index.clamp_max(weights.shape[1] - 1)
 
 
+OBJECT_CROP_SCALE = (0.3, 0.8)  # a crop around the object keeps it in view
+RESIZED_CROP_SCALE = (0.35, 1.0)  # SimCLR's random resized crop, from a third of the area
+
+
+def crop_scale_for(variant: str, crop_scale: tuple[float, float] | None = None
+                   ) -> tuple[float, float]:
+    """The views' range of crop areas (shares of the image): ``crop_scale`` when given, else
+    the variant's own, :data:`OBJECT_CROP_SCALE` for ``object_crop`` and
+    :data:`RESIZED_CROP_SCALE` for every variant that takes a random resized crop."""
+    if crop_scale is not None:
+        return crop_scale
+    return OBJECT_CROP_SCALE if variant == "object_crop" else RESIZED_CROP_SCALE
+
+
 @one_or_batch
-def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = (0.3, 0.8),
+def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = OBJECT_CROP_SCALE,
                 saliency: torch.Tensor | None = None) -> torch.Tensor:
     """A square crop per image, of a random fraction ``scale`` of its area, centred near the
     saliency peak (drawn with weight saliency^4: the peak, with some randomness), resized to
@@ -225,7 +239,7 @@ def object_crop(images: torch.Tensor, size: int, scale: tuple[float, float] = (0
 class ObjectCrop(v2.Transform):
     """:func:`object_crop` as a torchvision transform: where a random resized crop would go."""
 
-    def __init__(self, size: int, scale: tuple[float, float] = (0.3, 0.8)) -> None:
+    def __init__(self, size: int, scale: tuple[float, float] = OBJECT_CROP_SCALE) -> None:
         super().__init__()
         self.size, self.scale = size, scale
 
@@ -306,18 +320,20 @@ class SimCLRViews:
         variant: one of :data:`VARIANTS`.
         jitter: SimCLR's colour-jitter strength s (brightness, contrast, saturation 0.8·s).
         hue: the largest hue shift, 0 to 0.5 (default 0.2·s).
-        crop_scale: the random resized crop's range of areas.
+        crop_scale: the crops' range of areas (default: the variant's own,
+            :func:`crop_scale_for`).
 
     Returns (when called on a (3, H, W) image):
         ``(view_1, view_2)``, each (3, size, size) float, standardised."""
 
     def __init__(self, size: int, variant: str = "standard", jitter: float = 0.5,
-                 hue: float | None = None, crop_scale: tuple[float, float] = (0.35, 1.0)
+                 hue: float | None = None, crop_scale: tuple[float, float] | None = None
                  ) -> None:
         hue = check_view_settings(variant, jitter, hue)
         self.size, self.variant = size, variant
-        crop = ObjectCrop(size) if variant == "object_crop" else \
-            v2.RandomResizedCrop(size, scale=crop_scale, antialias=True)
+        scale = crop_scale_for(variant, crop_scale)
+        crop = ObjectCrop(size, scale) if variant == "object_crop" else \
+            v2.RandomResizedCrop(size, scale=scale, antialias=True)
         sigma = blur_sigma(size)
         blur = [v2.RandomApply([v2.GaussianBlur(blur_kernel(size), sigma)], p=0.5)] \
             if sigma else []

@@ -100,3 +100,28 @@ def test_random_resized_crop_draws_boxes_of_the_asked_area_per_image():
     assert torch.allclose(whole, ramp[:2])  # the full box is the identity
     fallback = random_resized_crop(ramp[:2], 32, scale=(1.0, 1.0), ratio=(2.0, 2.0))
     assert torch.isfinite(fallback).all()  # no box of ratio 2 fits: the centred fallback
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batch", "per_image"])
+def test_object_crop_views_draw_from_the_asked_range_of_areas(batched: bool):
+    """Crops of the whole area keep a grey image's brightness; small crops around its one
+    bright object are much brighter, and the variant's own range lies between."""
+    torch.manual_seed(0)
+    image = torch.full((3, 32, 32), 120, dtype=torch.uint8)
+    image[:, 4:12, 20:28] = torch.randint(200, 256, (3, 8, 8), dtype=torch.uint8)  # salient
+    images = image.expand(64, -1, -1, -1).clone()
+    mean, std = torch.tensor(T.MEAN).view(1, 3, 1, 1), torch.tensor(T.STD).view(1, 3, 1, 1)
+
+    def brightness(crop_scale: tuple[float, float] | None) -> float:
+        torch.manual_seed(0)
+        if batched:
+            views = BatchSimCLRViews(32, "object_crop", jitter=0.0, crop_scale=crop_scale)
+        else:
+            views = T.SimCLRViews(32, "object_crop", jitter=0.0, crop_scale=crop_scale)
+        first, _ = views(images) if batched else per_sample(views, images)
+        return float((first * std + mean).mean())
+
+    whole = image.float().mean() / 255
+    assert brightness((1.0, 1.0)) == pytest.approx(float(whole), abs=0.005)
+    small, default = brightness((0.1, 0.1)), brightness(None)  # None: T.OBJECT_CROP_SCALE
+    assert small > default + 0.05 and default > whole + 0.01

@@ -62,6 +62,11 @@ def test_readme_commands_are_the_makefile_targets_and_ci_runs_the_test_one():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_is_read_in_five_minutes():
+    words = len((ROOT / "README.md").read_text().split())  # as `wc -w` counts them
+    assert words <= 1800, f"README.md has {words} words: move the detail past 1,800 to docs/"
+
+
 def test_console_script_and_package_name():
     project = _pyproject()["project"]
     assert project["name"] == "fgssl"

@@ -120,7 +120,8 @@ class DINO(Method):
         local_crops: local views per image, student only, even (default: 6 from 64 px, none
             below).
         local_size: the local views' side (default: half the image size).
-        global_scale: the global crops' range of areas.
+        global_scale: the global crops' range of areas (default: the variant's own,
+            :func:`~fgssl.transforms.crop_scale_for`).
         local_scale: the local crops' range of areas.
         prototypes: K, the head's outputs.
         hidden_dim: the head's MLP width.
@@ -153,7 +154,7 @@ class DINO(Method):
 
     def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
                  local_crops: int | None = None, local_size: int | None = None,
-                 global_scale: tuple[float, float] = (0.4, 1.0),
+                 global_scale: tuple[float, float] | None = None,
                  local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 128,
                  hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.99,
                  student_temperature: float = 0.1, teacher_temperature: float = 0.07,
