@@ -397,7 +397,12 @@ def _save(out: Path, run: _Run, epoch: int, randomness: list[dict[str, Any]]) ->
 
 
 def _check_same_run(state: dict[str, Any], method: Method, out: Path) -> None:
-    if state["method"] != method.name or state["config"] != json.loads(json.dumps(method.config())):
+    """Refuse a checkpoint of another method or settings; settings compare as JSON writes
+    them (a checkpoint keeps a tuple that a history file writes as a list)."""
+    def as_json(config: dict[str, Any]) -> Any:
+        return json.loads(json.dumps(config))
+
+    if state["method"] != method.name or as_json(state["config"]) != as_json(method.config()):
         raise ValueError(
             f"{out / CHECKPOINT} belongs to {state['method']} {state['config']}, not "
             f"{method.name} {method.config()}: use another --out, or delete it to start over"

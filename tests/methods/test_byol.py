@@ -101,7 +101,7 @@ def test_a_byol_run_resumes_exactly_with_its_target(tmp_path):
     straight = fresh()
     _train(straight, 2, tmp_path / "straight")
     with pytest.raises(KeyboardInterrupt):
-        _train(fresh(), 2, tmp_path / "cut", monitors=[Interrupt(1)])
+        _train(fresh(), 2, tmp_path / "cut", monitors=[Interrupt(2)])
     resumed = fresh()
     _train(resumed, 2, tmp_path / "cut")
     for name, tensor in straight.state_dict().items():

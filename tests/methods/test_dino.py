@@ -135,7 +135,7 @@ def test_a_dino_run_resumes_exactly_with_its_teacher_and_centre(tmp_path):
     straight = _small(local_crops=2)
     _train(straight, tmp_path / "straight")
     with pytest.raises(KeyboardInterrupt):
-        _train(_small(local_crops=2), tmp_path / "cut", monitors=[Interrupt(1)])
+        _train(_small(local_crops=2), tmp_path / "cut", monitors=[Interrupt(2)])
     resumed = _small(local_crops=2)
     _train(resumed, tmp_path / "cut")
     assert resumed.center.abs().sum() > 0
