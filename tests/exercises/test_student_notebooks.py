@@ -3,9 +3,8 @@ grader runs a submission), and the grader scores each of its exercises as unsolv
 the student copies' only run in ``make test`` (nbval runs the solution notebooks). Each is
 graded as a student grades it, by ``python -m fgssl.exercises.grade`` in a process of its own,
 given 150 s (a student copy takes under a minute in ``ci``) and run once more if it does not
-finish: on a loaded machine a kernel has now and then left a request unanswered, kernel and
-client both idle, until the cell's timeout (the ipykernel 7 shell-channel hang,
-https://github.com/ipython/ipykernel/issues/1554)."""
+finish: on a loaded machine a kernel (ipykernel 7.4) has now and then left a request
+unanswered, kernel and client both idle, until the cell's timeout; its cause is not known."""
 
 import json
 import subprocess
