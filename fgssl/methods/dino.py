@@ -25,19 +25,23 @@ differ between images, in units of τ_t — what is left of the target once the 
 off (well below 1, every image's target is nearly uniform, and the student learns to say
 nothing).
 
-Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck,
-GELU), ℓ2-normalised, then a cosine layer to ``prototypes`` = 128 outputs (the paper's
-weight-normalised last layer with its norm fixed at 1; its 65,536 prototypes are for ViTs on
-ImageNet's thousand classes, and SynthBirds has 24 species). As the paper does, the last
+Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck),
+each hidden layer followed by batch norm and a GELU, ℓ2-normalised, then a cosine layer to
+``prototypes`` = 128 outputs (the paper's weight-normalised last layer with its norm fixed at
+1; its 65,536 prototypes are for ViTs on ImageNet's thousand classes, and SynthBirds has 24
+species). The batch norm is the DINO code's ``use_bn_in_head``, off there by default: here
+the teacher's answers start out nearly alike for every image, and the norm spreads them, so
+the student has something about the image to learn sooner. As the paper does, the last
 layer is frozen at first (``freeze_last_layer``, a fraction of the run) and gradients are
 clipped to norm 3. Local views are the paper's six from 64 px up; below that (the ``cpu``
 profile's 32 px) a local view is a 16 px crop that ends on a 2×2 map, and there are none
-unless asked for. The global views are SimCLR's fine-grained
-ones (``variant="object_crop"``, colour jitter 0.25), as BYOL's are. The teacher's momentum
-starts at 0.99, not the paper's 0.996 (rising to 1 on a cosine, as in the paper): over the
-few thousand steps of the ``cpu`` profile so slow a teacher stays near its random init for
-much of the run, as BYOL's target did. docs/EXPERIMENTS.md has the runs behind these
-choices. Under torchrun the centre is the mean over every process's batch.
+unless asked for. The global views are SimCLR's fine-grained ones (``variant="object_crop"``,
+colour jitter 0.25), as BYOL's are. The teacher's momentum starts at 0.99, not the paper's
+0.996 (rising to 1 on a cosine, as in the paper): over the few thousand steps of the ``cpu``
+profile so slow a teacher stays near its random init for much of the run, as BYOL's target
+did. docs/EXPERIMENTS.md has the runs behind these choices. Under torchrun the centre is the
+mean over every process's batch, and ``--sync-bn`` makes the head's batch norm every
+process's too.
 
 Example::
 
@@ -95,13 +99,18 @@ def dino_loss(student_logits: list[torch.Tensor], teacher_probabilities: list[to
 
 class DINOHead(nn.Module):
     """MLP to a bottleneck, ℓ2-normalised, then a cosine layer to K prototypes:
-    (B, D) -> (B, K) logits in [-1, 1]."""
+    (B, D) -> (B, K) logits in [-1, 1]. With ``batch_norm``, each hidden layer is followed by
+    batch norm before its GELU (the DINO code's ``use_bn_in_head``)."""
 
     def __init__(self, in_dim: int, hidden_dim: int = 512, bottleneck_dim: int = 128,
-                 prototypes: int = 128) -> None:
+                 prototypes: int = 128, batch_norm: bool = False) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(),
-                                 nn.Linear(hidden_dim, hidden_dim), nn.GELU(),
+
+        def hidden(width_in: int) -> list[nn.Module]:
+            norm = [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
+            return [nn.Linear(width_in, hidden_dim), *norm, nn.GELU()]
+
+        self.mlp = nn.Sequential(*hidden(in_dim), *hidden(hidden_dim),
                                  nn.Linear(hidden_dim, bottleneck_dim))
         self.prototypes = nn.Parameter(torch.randn(prototypes, bottleneck_dim) * 0.02)
 
@@ -126,6 +135,7 @@ class DINO(Method):
         prototypes: K, the head's outputs.
         hidden_dim: the head's MLP width.
         bottleneck_dim: the ℓ2-normalised bottleneck's width.
+        head_batch_norm: batch norm after each of the head's hidden layers.
         momentum: the teacher's τ at the start, rising to 1 on a cosine.
         student_temperature: τ_s.
         teacher_temperature: τ_t after its warm-up.
@@ -156,7 +166,8 @@ class DINO(Method):
                  local_crops: int | None = None, local_size: int | None = None,
                  global_scale: tuple[float, float] | None = None,
                  local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 128,
-                 hidden_dim: int = 512, bottleneck_dim: int = 128, momentum: float = 0.99,
+                 hidden_dim: int = 512, bottleneck_dim: int = 128, head_batch_norm: bool = True,
+                 momentum: float = 0.99,
                  student_temperature: float = 0.1, teacher_temperature: float = 0.07,
                  warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
                  center_momentum: float = 0.9, freeze_last_layer: float = 0.05,
@@ -169,7 +180,8 @@ class DINO(Method):
             raise ValueError(f"local_crops must be even (they are drawn in pairs), got "
                              f"{local_crops}")
         super().__init__(build_backbone(backbone_name, image_size))
-        self.head = DINOHead(self.backbone.feature_dim, hidden_dim, bottleneck_dim, prototypes)
+        self.head = DINOHead(self.backbone.feature_dim, hidden_dim, bottleneck_dim, prototypes,
+                             head_batch_norm)
         self.teacher = nn.Sequential(copy.deepcopy(self.backbone),
                                      copy.deepcopy(self.head)).requires_grad_(False)
         self.register_buffer("center", torch.zeros(prototypes))

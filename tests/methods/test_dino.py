@@ -63,6 +63,18 @@ def test_local_views_are_the_paper_s_six_from_64_px_and_none_below_unless_asked_
     assert len(DINO(image_size=32).views(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))) == 2
 
 
+def test_batch_norm_in_the_head_spreads_nearly_equal_features_apart():
+    normed, plain = _small(), _small(head_batch_norm=False)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in normed.head.mlp) == 2
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in normed.teacher[1].mlp) == 2
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.head.modules())
+    generator = torch.Generator().manual_seed(0)
+    features = 1 + 1e-3 * torch.randn(16, normed.backbone.feature_dim, generator=generator)
+    spread = {name: head(features).std(0).mean().item()  # across images, per prototype
+              for name, head in (("normed", normed.head), ("plain", plain.head))}
+    assert spread["normed"] > 100 * spread["plain"]
+
+
 def test_the_centre_is_a_moving_average_of_the_teacher_s_outputs():
     method = _small(local_crops=0, center_momentum=0.9)
     views = method.views(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8))
