@@ -25,13 +25,13 @@ differ between images, in units of τ_t — what is left of the target once the 
 off (well below 1, every image's target is nearly uniform, and the student learns to say
 nothing).
 
-Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck),
-each hidden layer followed by batch norm and a GELU, ℓ2-normalised, then a cosine layer to
+Sized for the small CNN: the head is an MLP (backbone → 512 → 512 → a 128-d bottleneck), each
+hidden layer followed by batch norm and a GELU, ℓ2-normalised, then a cosine layer to
 ``prototypes`` = 128 outputs (the paper's weight-normalised last layer with its norm fixed at
 1; its 65,536 prototypes are for ViTs on ImageNet's thousand classes, and SynthBirds has 24
-species). The batch norm is the DINO code's ``use_bn_in_head``, off there by default: here
-the teacher's answers start out nearly alike for every image, and the norm spreads them, so
-the student has something about the image to learn sooner. As the paper does, the last
+species). The batch norm is the DINO code's ``use_bn_in_head``, off there by default: here the
+teacher's answers start out nearly alike for every image, and the norm spreads them apart
+(DINO's weakest seed learns more with it: docs/EXPERIMENTS.md). As the paper does, the last
 layer is frozen at first (``freeze_last_layer``, a fraction of the run) and gradients are
 clipped to norm 3. Local views are the paper's six from 64 px up; below that (the ``cpu``
 profile's 32 px) a local view is a 16 px crop that ends on a 2×2 map, and there are none
@@ -40,8 +40,8 @@ colour jitter 0.25), as BYOL's are. The teacher's momentum starts at 0.99, not t
 0.996 (rising to 1 on a cosine, as in the paper): over the few thousand steps of the ``cpu``
 profile so slow a teacher stays near its random init for much of the run, as BYOL's target
 did. docs/EXPERIMENTS.md has the runs behind these choices. Under torchrun the centre is the
-mean over every process's batch, and ``--sync-bn`` makes the head's batch norm every
-process's too.
+mean over every process's batch, and ``--sync-bn`` makes the head's batch norm every process's
+too.
 
 Example::
 
