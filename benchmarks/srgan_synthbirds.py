@@ -98,7 +98,7 @@ def main() -> None:
                 note(f"{name}_{protocol}",
                        evaluate_backbone(backbone, "synthbirds", read_at, protocol)["top1"])
     result: dict[str, Any] = {
-        "profile": prof.name, "hr_size": method.hr_size, "scale": method.scale,
+        "profile": prof.name, "hr_size": method.hr_size, "scale": method.degradation.scale,
         "epochs": SRGAN.epochs_for(prof), "batch_size": SRGAN.batch_size_for(prof),
         "config": method.config(), "final_epoch": history[-1],
         **{key: summarise(values) for key, values in runs.items()}}

@@ -139,3 +139,42 @@ class BatchSimCLRViews(nn.Module):
         floats = images.float() / 255 if images.dtype == torch.uint8 else images
         saliency = T.saliency_map(floats) if self.variant == "object_crop" else None  # shared
         return self._view(floats, False, saliency), self._view(floats, True, saliency)
+
+
+class BatchMultiCropViews(nn.Module):
+    """Multi-crop (Caron et al. 2020, SwAV; DINO's views): two global views of each image of a
+    batch at the full size, then ``local_crops`` smaller ones, made as
+    :class:`BatchSimCLRViews` makes its pairs.
+
+    Args:
+        size: the global views' side S in pixels.
+        local_crops: local views per image, even (they are drawn in pairs).
+        local_size: the local views' side (default: S/2).
+        global_scale: the global crops' range of areas (default: the variant's own,
+            :func:`~fgssl.transforms.crop_scale_for`).
+        local_scale: the local crops' range of areas.
+        variant: the global views' variant (the local ones are ``standard``).
+        jitter: the colour jitter's strength s, for every view.
+
+    Returns (when called on a (B, 3, H, W) uint8 batch):
+        2 + ``local_crops`` float batches, standardised: (B, 3, S, S) twice, then
+        (B, 3, local_size, local_size); row i of each from image i."""
+
+    def __init__(self, size: int, local_crops: int, local_size: int | None = None,
+                 global_scale: tuple[float, float] | None = None,
+                 local_scale: tuple[float, float] = (0.05, 0.4), variant: str = "standard",
+                 jitter: float = 0.5) -> None:
+        super().__init__()
+        if local_crops % 2:
+            raise ValueError(f"local_crops must be even (they are drawn in pairs), got "
+                             f"{local_crops}")
+        self.local_crops = local_crops
+        self.global_views = BatchSimCLRViews(size, variant=variant, jitter=jitter,
+                                             crop_scale=global_scale)
+        self.local_views = BatchSimCLRViews(local_size or size // 2, jitter=jitter,
+                                            crop_scale=local_scale)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        local = [view for _ in range(self.local_crops // 2)
+                 for view in self.local_views(images)]
+        return (*self.global_views(images), *local)

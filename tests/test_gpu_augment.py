@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from fgssl import transforms as T
-from fgssl.gpu_augment import BatchSimCLRViews, apply_some
+from fgssl.gpu_augment import BatchMultiCropViews, BatchSimCLRViews, apply_some
 from fgssl.methods.base import per_sample
 
 
@@ -24,6 +24,18 @@ def test_every_variant_gives_two_standardised_views_per_image(variant: str):
     assert not torch.equal(a, b)
     # identical inputs, yet every image got its own random draw
     assert all(not torch.equal(a[i], a[i + 1]) for i in range(15))
+
+
+def test_multi_crop_gives_two_global_views_then_the_local_ones_in_pairs():
+    torch.manual_seed(0)
+    views = BatchMultiCropViews(32, local_crops=4, variant="object_crop")(_bird_like(5))
+    assert [tuple(v.shape) for v in views] == [(5, 3, 32, 32)] * 2 + [(5, 3, 16, 16)] * 4
+    assert not torch.equal(views[0], views[1])  # each view its own draw
+    assert all(not torch.equal(views[2], local) for local in views[3:])
+    assert len(BatchMultiCropViews(32, local_crops=0, local_size=12)(_bird_like(2))) == 2
+    assert BatchMultiCropViews(32, 2, local_size=12)(_bird_like(2))[2].shape[-1] == 12
+    with pytest.raises(ValueError, match="local_crops must be even"):
+        BatchMultiCropViews(32, local_crops=3)
 
 
 def test_batched_views_follow_the_per_image_recipe_in_distribution():

@@ -54,6 +54,7 @@ Example::
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -62,7 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgssl import distributed
-from fgssl.gpu_augment import BatchSimCLRViews
+from fgssl.gpu_augment import BatchMultiCropViews
 from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method, cosine_momentum, momentum_update, sgd
 from fgssl.models.backbones import build_backbone
@@ -119,9 +120,44 @@ class DINOHead(nn.Module):
         return bottleneck @ F.normalize(self.prototypes, dim=-1).T  # (B, K)
 
 
+@dataclass(frozen=True)
+class TeacherSchedule:
+    """How DINO's teacher moves and answers over a run, by the share of the run done (0 to 1).
+
+    Args:
+        momentum: the teacher's τ at the start, rising to 1 on a cosine.
+        temperature: τ_t after its warm-up.
+        warmup_temperature: τ_t at the start.
+        warmup: the share of the run over which τ_t warms up linearly.
+        center_momentum: m of the centre's update, c ← m c + (1 − m) · the batch mean."""
+
+    momentum: float
+    temperature: float
+    warmup_temperature: float
+    warmup: float
+    center_momentum: float
+
+    def temperature_at(self, progress: float) -> float:
+        """τ_t after ``progress`` of the run: warmed up linearly, then constant."""
+        if progress >= self.warmup:
+            return self.temperature
+        return self.warmup_temperature + \
+            (self.temperature - self.warmup_temperature) * progress / self.warmup
+
+    def momentum_at(self, progress: float) -> float:
+        """The teacher's τ after ``progress`` of the run (:func:`cosine_momentum`)."""
+        return cosine_momentum(self.momentum, progress)
+
+
 class DINO(Method):
     """Student (backbone + head) and momentum teacher; two global and ``local_crops`` local
     views per image.
+
+    The settings come in four groups, in this order, each held by one object: the views
+    (:class:`~fgssl.gpu_augment.BatchMultiCropViews`, ``crops``), the head
+    (:class:`DINOHead`, the student's ``head`` and the teacher's copy), the teacher's schedule
+    (:class:`TeacherSchedule`, ``teacher_schedule``) and the student's (τ_s, the frozen
+    prototypes, the clipping).
 
     Args:
         backbone_name: one of :data:`~fgssl.models.backbones.BACKBONES`.
@@ -132,20 +168,20 @@ class DINO(Method):
         global_scale: the global crops' range of areas (default: the variant's own,
             :func:`~fgssl.transforms.crop_scale_for`).
         local_scale: the local crops' range of areas.
+        variant: the global views' variant (:data:`~fgssl.transforms.VARIANTS`).
+        jitter: the colour jitter's strength s.
         prototypes: K, the head's outputs.
         hidden_dim: the head's MLP width.
         bottleneck_dim: the ℓ2-normalised bottleneck's width.
         head_batch_norm: batch norm after each of the head's hidden layers.
         momentum: the teacher's τ at the start, rising to 1 on a cosine.
-        student_temperature: τ_s.
         teacher_temperature: τ_t after its warm-up.
         warmup_teacher_temperature: τ_t at the start.
         teacher_warmup: the share of the run over which τ_t warms up.
         center_momentum: m of the centre's update.
+        student_temperature: τ_s.
         freeze_last_layer: the share of the run during which the prototypes stay fixed.
-        clip: the gradients' largest norm (None: no clipping).
-        variant: the global views' variant (:data:`~fgssl.transforms.VARIANTS`).
-        jitter: the colour jitter's strength s."""
+        clip: the gradients' largest norm (None: no clipping)."""
 
     name = "dino"
     summary = "DINO: a student matching its momentum teacher across crops (Caron et al. 2021)"
@@ -162,45 +198,39 @@ class DINO(Method):
     entries = (Entry("dino", "DINO: self-distillation of a momentum teacher (local crops from "
                              "64 px)", opt_in=True, cost=800),)
 
-    def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32,
+    def __init__(self, backbone_name: str = "small_cnn", image_size: int = 32, *,
                  local_crops: int | None = None, local_size: int | None = None,
                  global_scale: tuple[float, float] | None = None,
-                 local_scale: tuple[float, float] = (0.05, 0.4), prototypes: int = 128,
-                 hidden_dim: int = 512, bottleneck_dim: int = 128, head_batch_norm: bool = True,
-                 momentum: float = 0.99, student_temperature: float = 0.1,
-                 teacher_temperature: float = 0.07,
+                 local_scale: tuple[float, float] = (0.05, 0.4), variant: str = "object_crop",
+                 jitter: float = 0.25,
+                 prototypes: int = 128, hidden_dim: int = 512, bottleneck_dim: int = 128,
+                 head_batch_norm: bool = True,
+                 momentum: float = 0.99, teacher_temperature: float = 0.07,
                  warmup_teacher_temperature: float = 0.04, teacher_warmup: float = 0.3,
-                 center_momentum: float = 0.9, freeze_last_layer: float = 0.05,
-                 clip: float | None = 3.0, variant: str = "object_crop",
-                 jitter: float = 0.25) -> None:
+                 center_momentum: float = 0.9,
+                 student_temperature: float = 0.1, freeze_last_layer: float = 0.05,
+                 clip: float | None = 3.0) -> None:
         if local_crops is None:  # at 32 px a local view is a 16 px crop: docs/EXPERIMENTS.md
             local_crops = 6 if image_size >= 64 else 0
             self.record_setting("local_crops", local_crops)
-        if local_crops % 2:
-            raise ValueError(f"local_crops must be even (they are drawn in pairs), got "
-                             f"{local_crops}")
         super().__init__(build_backbone(backbone_name, image_size))
         self.head = DINOHead(self.backbone.feature_dim, hidden_dim, bottleneck_dim, prototypes,
                              head_batch_norm)
         self.teacher = nn.Sequential(copy.deepcopy(self.backbone),
                                      copy.deepcopy(self.head)).requires_grad_(False)
         self.register_buffer("center", torch.zeros(prototypes))
-        self.local_crops, self.momentum = local_crops, momentum
-        self.temperatures = (student_temperature, warmup_teacher_temperature,
-                             teacher_temperature, teacher_warmup)
-        self.center_momentum, self.freeze_last_layer = center_momentum, freeze_last_layer
+        self.teacher_schedule = TeacherSchedule(momentum, teacher_temperature,
+                                                warmup_teacher_temperature, teacher_warmup,
+                                                center_momentum)
+        self.student_temperature, self.freeze_last_layer = student_temperature, freeze_last_layer
         self.clip_gradients = clip
-        self.global_views = BatchSimCLRViews(image_size, variant=variant, jitter=jitter,
-                                             crop_scale=global_scale)
-        self.local_views = BatchSimCLRViews(local_size or image_size // 2, jitter=jitter,
-                                            crop_scale=local_scale)
+        self.crops = BatchMultiCropViews(image_size, local_crops, local_size, global_scale,
+                                         local_scale, variant, jitter)
 
     def views(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(B, 3, H, W) uint8 -> two global views (B, 3, S, S), then the local ones
         (B, 3, S/2, S/2), standardised."""
-        local = [view for _ in range(self.local_crops // 2)
-                 for view in self.local_views(images)]
-        return (*self.global_views(images), *local)
+        return self.crops(images)
 
     def _student(self, views: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
         """The student's logits for every view, each size batched in one pass."""
@@ -212,8 +242,7 @@ class DINO(Method):
     @property
     def teacher_temperature(self) -> float:
         """τ_t now: warmed up linearly, then constant."""
-        _, start, end, warmup = self.temperatures
-        return end if self.progress >= warmup else start + (end - start) * self.progress / warmup
+        return self.teacher_schedule.temperature_at(self.progress)
 
     def training_step(self, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
                       ) -> tuple[torch.Tensor, dict[str, Log]]:
@@ -224,7 +253,7 @@ class DINO(Method):
                                       dim=-1)
             self._update_center(teacher_logits)
         teacher = list(probabilities.chunk(2))
-        loss = dino_loss(student, teacher, self.temperatures[0])
+        loss = dino_loss(student, teacher, self.student_temperature)
         with torch.no_grad():
             entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(-1).mean()
         return loss, {"teacher_entropy": entropy, "kl": loss.detach() - entropy}
@@ -237,7 +266,8 @@ class DINO(Method):
             count = count.to(total.device)
             dist.all_reduce(total)
             dist.all_reduce(count)
-        self.center.mul_(self.center_momentum).add_(total / count * (1 - self.center_momentum))
+        momentum = self.teacher_schedule.center_momentum
+        self.center.mul_(momentum).add_(total / count * (1 - momentum))
 
     @torch.no_grad()
     def pretext_metrics(self, images: torch.Tensor, seed: int = 0) -> dict[str, Any]:
@@ -247,7 +277,7 @@ class DINO(Method):
         logs it; ``teacher_spread``, the standard deviation across images of each prototype's
         logit, averaged over prototypes, over τ_t."""
         with self.evaluating(images.device, seed):
-            logits = self.teacher(self.global_views(images)[0]).float()  # (B, K)
+            logits = self.teacher(self.crops.global_views(images)[0]).float()  # (B, K)
         tau = self.teacher_temperature
         probabilities = F.softmax((logits - self.center) / tau, dim=-1)
         entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(-1).mean()
@@ -267,4 +297,4 @@ class DINO(Method):
     def after_step(self, optimizer_index: int) -> None:
         """The teacher moves towards the student: ξ ← τ ξ + (1 − τ) θ, τ on a cosine to 1."""
         momentum_update(self.teacher, (self.backbone, self.head),
-                        cosine_momentum(self.momentum, self.progress))
+                        self.teacher_schedule.momentum_at(self.progress))

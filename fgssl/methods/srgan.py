@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kornia
@@ -59,9 +60,8 @@ from fgssl.image_quality import psnr, ssim
 from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method, Step
 from fgssl.methods.srgan_losses import (
-    ADVERSARIAL_LOSSES,
     CONTENT_LOSSES,
-    PIXEL_LOSSES,
+    GeneratorObjective,
     VGGContent,
     discriminator_loss,
     feature_matching,
@@ -125,21 +125,51 @@ def bicubic_upscale(images: torch.Tensor, scale: int) -> torch.Tensor:
                          align_corners=False).clamp(0, 1)
 
 
+@dataclass(frozen=True)
+class Degradation:
+    """How a training pair's low-resolution image is made from its high-resolution one
+    (:func:`degrade`).
+
+    Args:
+        scale: the super-resolution factor s, 2 or 4.
+        blur: the Gaussian blur's std in pixels (0: none).
+        noise: the Gaussian noise's std (0: none)."""
+
+    scale: int
+    blur: float = 0.0
+    noise: float = 0.0
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> (B, 3, H/s, W/s) in [0, 1]; ``generator`` draws the
+        noise."""
+        return degrade(images, self.scale, self.blur, self.noise, generator)
+
+
 class SRGAN(Method):
     """SRResNet generator and size-agnostic discriminator (Ledig et al. 2017), trained in two
     phases; the backbone (what the evaluation probes) is ``srgan-d`` (the discriminator's
     pooled features, on images of ``hr_size``, the size it judges) or ``srgan-g`` (the
     generator's trunk); :meth:`feature_backbone` gives either from a trained method.
 
+    The settings come in five groups, in this order: the training pairs (``hr_size`` and
+    :class:`Degradation`, ``degradation``), the generator's network, the discriminator's
+    network and play, the generator's loss (:class:`GeneratorObjective`, ``objective``) and
+    the backbone the evaluation probes.
+
     Args:
         image_size: the profile's image size (the high-resolution size is at least 64 px).
         scale: the super-resolution factor, 2 or 4.
         hr_size: the high-resolution crops' side (default: ``image_size``, at least 64).
+        blur: the degradation's Gaussian blur std in pixels (0: none).
+        noise: the degradation's Gaussian noise std (0: none).
         generator_channels: the generator's width (the paper: 64).
         generator_blocks: its residual blocks (the paper: 16).
         generator_tail: its last convolution's kernel (the paper: 9).
         discriminator_width: the discriminator's first width, doubled per stage (the
             paper: 64).
+        discriminator_scales: the sizes it judges every image at (each half the last).
+        discriminator_warmup: the discriminator learns from the first step.
         pixel: the pixel loss, ``"l1"`` or ``"mse"``.
         adversarial: ``"bce"`` or ``"relativistic"`` (ESRGAN's).
         content: ``"vgg"`` (VGG54 with ImageNet weights, downloaded if needed),
@@ -149,12 +179,8 @@ class SRGAN(Method):
         adversarial_weight: the adversarial term's weight in the generator's loss.
         content_weight: the content term's weight.
         pixel_fraction: the first fraction of training on the pixel loss alone.
-        blur: the degradation's Gaussian blur std in pixels (0: none).
-        noise: the degradation's Gaussian noise std (0: none).
         features: the backbone: ``"d"`` (discriminator) or ``"g"`` (generator).
-        depths: the discriminator's features from ``"all"`` its stages or the ``"last"``.
-        discriminator_scales: the sizes it judges every image at (each half the last).
-        discriminator_warmup: the discriminator learns from the first step."""
+        depths: the discriminator's features from ``"all"`` its stages or the ``"last"``."""
 
     name = "srgan"
     summary = "adversarial super-resolution, SRGAN (Ledig et al. 2017)"
@@ -183,36 +209,24 @@ class SRGAN(Method):
               not_finetuned="it is the untrained reference for srgan-d's frozen features"),
     )
 
-    def __init__(self, image_size: int = 32, scale: int = 4, hr_size: int | None = None,
+    def __init__(self, image_size: int = 32, *, scale: int = 4, hr_size: int | None = None,
+                 blur: float = 0.0, noise: float = 0.0,
                  generator_channels: int = 32, generator_blocks: int = 4,
-                 generator_tail: int = 3, discriminator_width: int = 16, pixel: str = "l1",
-                 adversarial: str = "bce",
-                 content: str = "auto", adversarial_weight: float = 1e-2,
-                 content_weight: float = 1.0, pixel_fraction: float = 0.5,
-                 blur: float = 0.0, noise: float = 0.0, features: str = "d",
-                 depths: str = "all", discriminator_scales: int = 2,
-                 discriminator_warmup: bool = True) -> None:
+                 generator_tail: int = 3,
+                 discriminator_width: int = 16, discriminator_scales: int = 2,
+                 discriminator_warmup: bool = True,
+                 pixel: str = "l1", adversarial: str = "bce", content: str = "auto",
+                 adversarial_weight: float = 1e-2, content_weight: float = 1.0,
+                 pixel_fraction: float = 0.5,
+                 features: str = "d", depths: str = "all") -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be 'd' (discriminator) or 'g' (generator), got "
                              f"{features!r}")
-        if pixel not in PIXEL_LOSSES or adversarial not in ADVERSARIAL_LOSSES or \
-                content not in CONTENT_LOSSES:
-            raise ValueError(f"pixel must be one of {', '.join(PIXEL_LOSSES)}, adversarial one "
-                             f"of {', '.join(ADVERSARIAL_LOSSES)} and content one of "
-                             f"{', '.join(CONTENT_LOSSES)}")
-        if not 0 <= pixel_fraction <= 1:
-            raise ValueError(f"pixel_fraction must be in [0, 1], got {pixel_fraction}")
-        if discriminator_scales < 1:
-            raise ValueError(f"discriminator_scales must be at least 1, got "
-                             f"{discriminator_scales}")
+        objective = GeneratorObjective(pixel, adversarial, content, adversarial_weight,
+                                       content_weight, pixel_fraction)
+        objective = replace(objective, content=_resolve_content(content))  # "auto" decided
         high_size = hr_size or max(MIN_HR_SIZE, image_size)
-        if high_size % scale:
-            raise ValueError(f"hr_size {high_size} is not divisible by the scale {scale}")
-        smallest = high_size // 2 ** (discriminator_scales - 1)
-        if smallest < MIN_JUDGED_SIZE:
-            raise ValueError(f"with discriminator_scales={discriminator_scales} its smallest "
-                             f"copy would be {smallest} px; the discriminator needs at least "
-                             f"{MIN_JUDGED_SIZE}: use fewer scales or a larger hr_size")
+        _check_judged_sizes(high_size, scale, discriminator_scales)
         generator = SRResNet(scale, generator_channels, generator_blocks,
                              tail_kernel=generator_tail)
         discriminator = Discriminator(discriminator_width)
@@ -222,16 +236,14 @@ class SRGAN(Method):
         self.generator, self.discriminator = generator, discriminator
         self.hr_size = high_size
         self.data_size = self.hr_size  # SRGAN trains on HR crops, not the profile's size
-        self.scale, self.pixel, self.adversarial = scale, pixel, adversarial
-        self.content = _resolve_content(content)
-        self.record_setting("content", self.content)  # a checkpoint rebuilds the loss it chose
-        # not a submodule: its fixed ImageNet weights stay out of checkpoints and optimizers
-        object.__setattr__(self, "content_network",
-                           VGGContent() if self.content == "vgg" else None)
-        self.adversarial_weight, self.content_weight = adversarial_weight, content_weight
-        self.pixel_fraction, self.blur, self.noise = pixel_fraction, blur, noise
+        self.degradation = Degradation(scale, blur, noise)
         self.discriminator_scales = discriminator_scales
         self.discriminator_warmup = discriminator_warmup
+        self.objective = objective
+        self.record_setting("content", objective.content)  # a checkpoint rebuilds that loss
+        # not a submodule: its fixed ImageNet weights stay out of checkpoints and optimizers
+        object.__setattr__(self, "content_network",
+                           VGGContent() if objective.content == "vgg" else None)
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -265,12 +277,12 @@ class SRGAN(Method):
         high = images.float() / 255
         flip = torch.rand(len(high), device=high.device) < 0.5
         high = torch.where(flip[:, None, None, None], high.flip(-1), high)
-        low = degrade(high, self.scale, self.blur, self.noise)
+        low = self.degradation(high)
         return self.standardise(low), self.standardise(high)
 
     @property
     def adversarial_phase(self) -> bool:
-        return self.progress >= self.pixel_fraction
+        return self.progress >= self.objective.pixel_fraction
 
     def training_steps(self, inputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor
                        ) -> Iterator[Step]:
@@ -284,11 +296,11 @@ class SRGAN(Method):
         if adversarial or self.discriminator_warmup:
             real_logits = self._judge(high)
             fake_logits = self._judge(generated.detach())
-            d_loss = discriminator_loss(real_logits, fake_logits, self.adversarial)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.objective.adversarial)
             yield 1, d_loss, {"d_loss": d_loss.detach(),
                               "d_real": torch.sigmoid(real_logits.detach()).mean(),
                               "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
-        pixel = pixel_loss(generated, high, self.pixel)
+        pixel = pixel_loss(generated, high, self.objective.pixel)
         logs: dict[str, Log] = {"pixel_loss": pixel.detach()}
         g_loss = pixel
         if adversarial:
@@ -304,23 +316,23 @@ class SRGAN(Method):
         """The generator's adversarial and content terms, weighted (logged into ``logs``)."""
         fake_maps = self.discriminator.stages(generated)
         fake_logits = self._judge(generated, fake_maps)
-        real_maps, real_logits = None, None
-        if self.content == "features" or self.adversarial == "relativistic":
+        objective, real_maps, real_logits = self.objective, None, None
+        if objective.content == "features" or objective.adversarial == "relativistic":
             with torch.no_grad():
                 real_maps = self.discriminator.stages(high)
-                if self.adversarial == "relativistic":
+                if objective.adversarial == "relativistic":
                     real_logits = self._judge(high, real_maps)
-        adversarial = generator_adversarial_loss(fake_logits, real_logits, self.adversarial)
+        adversarial = generator_adversarial_loss(fake_logits, real_logits, objective.adversarial)
         logs["g_adversarial"] = adversarial.detach()
-        terms = self.adversarial_weight * adversarial
-        if self.content == "none":
+        terms = objective.adversarial_weight * adversarial
+        if objective.content == "none":
             return terms
         if self.content_network is not None:
             content = self.content_network.to(generated.device)(generated, high)
         else:
             content = feature_matching(fake_maps, real_maps)
         logs["content_loss"] = content.detach()
-        return terms + self.content_weight * content
+        return terms + objective.content_weight * content
 
     def _judge(self, images: torch.Tensor, maps: list[torch.Tensor] | None = None
                ) -> torch.Tensor:
@@ -344,22 +356,35 @@ class SRGAN(Method):
         generator in eval mode and the degradation's noise seeded (a fixed val set)."""
         with self.evaluating(images.device):
             high = images.float() / 255
-            low = degrade(high, self.scale, self.blur, self.noise,
-                          torch.Generator().manual_seed(0))
+            low = self.degradation(high, torch.Generator().manual_seed(0))
             generated = self.to_unit(self.generator(self.standardise(low)))
-        return {"lr": low, "bicubic": bicubic_upscale(low, self.scale), "sr": generated,
+        return {"lr": low, "bicubic": bicubic_upscale(low, self.degradation.scale), "sr": generated,
                 "hr": high}
 
     def pretext_metrics(self, images: torch.Tensor) -> dict[str, Any]:
         """PSNR and SSIM (luminance, ``scale`` px shaved) of SR and of bicubic up-scaling
         against the HR images, averaged over a (B, 3, HR, HR) uint8 batch."""
-        out = self.super_resolve(images)
+        out, shave = self.super_resolve(images), self.degradation.scale
         metrics = {}
         for name in ("sr", "bicubic"):
             suffix = "" if name == "sr" else "_bicubic"
-            metrics[f"psnr{suffix}"] = psnr(out[name], out["hr"], self.scale).mean().item()
-            metrics[f"ssim{suffix}"] = ssim(out[name], out["hr"], self.scale).mean().item()
+            metrics[f"psnr{suffix}"] = psnr(out[name], out["hr"], shave).mean().item()
+            metrics[f"ssim{suffix}"] = ssim(out[name], out["hr"], shave).mean().item()
         return metrics
+
+
+def _check_judged_sizes(high_size: int, scale: int, discriminator_scales: int) -> None:
+    """Raise unless ``high_size`` divides by ``scale`` and the discriminator's smallest copy
+    of an image (``discriminator_scales`` sizes, each half the last) is one it can judge."""
+    if discriminator_scales < 1:
+        raise ValueError(f"discriminator_scales must be at least 1, got {discriminator_scales}")
+    if high_size % scale:
+        raise ValueError(f"hr_size {high_size} is not divisible by the scale {scale}")
+    smallest = high_size // 2 ** (discriminator_scales - 1)
+    if smallest < MIN_JUDGED_SIZE:
+        raise ValueError(f"with discriminator_scales={discriminator_scales} its smallest copy "
+                         f"would be {smallest} px; the discriminator needs at least "
+                         f"{MIN_JUDGED_SIZE}: use fewer scales or a larger hr_size")
 
 
 def _resolve_content(content: str) -> str:

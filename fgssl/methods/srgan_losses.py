@@ -18,6 +18,8 @@ All logits are (B,); images (B, 3, H, W), standardised with the ImageNet mean an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -136,3 +138,36 @@ class VGGContent(nn.Module):
 
     def forward(self, generated: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(self.features(generated), self.features(real).detach()) / 12.75**2
+
+
+@dataclass(frozen=True)
+class GeneratorObjective:
+    """What the generator minimises: the pixel loss alone for the first ``pixel_fraction`` of
+    the run (SRResNet), then pixel + ``adversarial_weight`` · adversarial + ``content_weight``
+    · content (Ledig et al. 2017's perceptual loss, Sec. 2.2, with the pixel term kept beside
+    it as in ESRGAN, Wang et al. 2018).
+
+    Args:
+        pixel: the pixel loss, ``"l1"`` or ``"mse"``.
+        adversarial: ``"bce"`` or ``"relativistic"`` (ESRGAN's).
+        content: ``"vgg"`` (VGG54), ``"features"`` (feature matching on the discriminator),
+            ``"none"``, or ``"auto"`` (:class:`~fgssl.methods.srgan.SRGAN` decides which).
+        adversarial_weight: the adversarial term's weight.
+        content_weight: the content term's weight.
+        pixel_fraction: the share of the run on the pixel loss alone, 0 to 1."""
+
+    pixel: str = "l1"
+    adversarial: str = "bce"
+    content: str = "auto"
+    adversarial_weight: float = 1e-2
+    content_weight: float = 1.0
+    pixel_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.pixel not in PIXEL_LOSSES or self.adversarial not in ADVERSARIAL_LOSSES or \
+                self.content not in CONTENT_LOSSES:
+            raise ValueError(f"pixel must be one of {', '.join(PIXEL_LOSSES)}, adversarial one "
+                             f"of {', '.join(ADVERSARIAL_LOSSES)} and content one of "
+                             f"{', '.join(CONTENT_LOSSES)}")
+        if not 0 <= self.pixel_fraction <= 1:
+            raise ValueError(f"pixel_fraction must be in [0, 1], got {self.pixel_fraction}")

@@ -57,9 +57,10 @@ def test_two_global_views_for_both_networks_and_local_ones_for_the_student():
 
 
 def test_local_views_are_the_paper_s_six_from_64_px_and_none_below_unless_asked_for():
-    assert DINO(image_size=32).local_crops == 0 and DINO(image_size=64).local_crops == 6
+    assert DINO(image_size=32).crops.local_crops == 0
+    assert DINO(image_size=64).crops.local_crops == 6
     assert DINO(image_size=32).config()["local_crops"] == 0  # a checkpoint rebuilds the choice
-    assert DINO(image_size=32, local_crops=2).local_crops == 2
+    assert DINO(image_size=32, local_crops=2).crops.local_crops == 2
     assert len(DINO(image_size=32).views(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))) == 2
 
 

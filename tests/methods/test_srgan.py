@@ -129,7 +129,7 @@ def test_content_auto_falls_back_to_feature_matching_with_a_notice(monkeypatch):
     monkeypatch.setattr(srgan, "vgg_weights_cached", lambda: False)
     with pytest.warns(UserWarning, match="feature matching"):
         method = _small(content="auto")
-    assert method.content == "features" and method.config()["content"] == "features"
+    assert method.objective.content == "features" and method.config()["content"] == "features"
     assert method.content_network is None
 
 
