@@ -224,9 +224,9 @@ class SRGAN(Method):
                              f"{features!r}")
         objective = GeneratorObjective(pixel, adversarial, content, adversarial_weight,
                                        content_weight, pixel_fraction)
-        objective = replace(objective, content=_resolve_content(content))  # "auto" decided
         high_size = hr_size or max(MIN_HR_SIZE, image_size)
         _check_judged_sizes(high_size, scale, discriminator_scales)
+        objective = replace(objective, content=_resolve_content(content))  # "auto" decided
         generator = SRResNet(scale, generator_channels, generator_blocks,
                              tail_kernel=generator_tail)
         discriminator = Discriminator(discriminator_width)
