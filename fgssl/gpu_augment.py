@@ -7,7 +7,8 @@ image (crop, flip, colour jitter, hue, grayscale, blur, fine-grained variant) bu
 as a few tensor operations over the batch (kornia for flip, jitter, grayscale and blur; fgssl's
 own crop, hue rotation and variants). Same recipe, same parameters and defaults as the
 per-image views, several times faster even on a CPU (``benchmarks/augment_speed.py``;
-docs/RESULTS.md).
+docs/RESULTS.md). :class:`BatchMultiCropViews` makes multi-crop views (two global, several
+local; DINO's) from two of them.
 
 Example::
 
