@@ -13,6 +13,8 @@ import os
 import pickle
 import random
 import re
+import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -113,7 +115,9 @@ def load_checkpoint(
         raise FileNotFoundError(f"no checkpoint at {path}: train one first (fgssl pretrain ...)")
     what_to_do = "delete it and train again (fgssl pretrain ...), or give another checkpoint"
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a stray byte read as an unusual pickle protocol
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:  # refused by the weights-only unpickler
         named = re.search(r"GLOBAL (\S+)", str(error))
         if named is None:  # not a pickle torch can read at all
@@ -122,7 +126,8 @@ def load_checkpoint(
         raise CheckpointError(f"{path} holds Python objects ({named.group(1)}) that fgssl does "
                               "not load, since loading them could run code: it is not a "
                               f"checkpoint fgssl wrote; {what_to_do}") from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError) as error:
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError,  # bytes that are no pickle
+            IndexError, KeyError, struct.error, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is empty or damaged ({_first_line(error)}): "
                               f"{what_to_do}") from None
     missing = [key for key in keys if not isinstance(state, dict) or key not in state]

@@ -27,6 +27,7 @@ import signal
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import _process_worker  # whose loop a stopped worker leaves
 from typing import Any, TypeVar
 
 import torch
@@ -145,14 +146,28 @@ def _start_worker(threads: int, reports: Any) -> None:
 
 def _leave(signum: int, frame: Any) -> None:
     """SIGTERM in a worker: leave by SystemExit, so that Python shuts down cleanly (and
-    multiprocessing frees its semaphores). One raised inside a finaliser is only reported,
-    and lost: so it is raised again every 0.1 s until the process has gone, and such reports
-    are not printed."""
+    multiprocessing frees its semaphores). The executor's loop catches the first one as the
+    task's error, and one raised inside a finaliser is only reported, and lost: so it is
+    raised again every 0.1 s while the worker is still in that loop, and such reports are not
+    printed. Once out of the loop the worker is shutting down: raising then would cut short
+    the finalisers that free its semaphores."""
     sys.unraisablehook = _ignore
+    if not _in_executor_loop(frame):
+        return
     if hasattr(signal, "setitimer"):  # not on Windows, where SIGTERM ends a process at once
         signal.signal(signal.SIGALRM, _leave)
         signal.setitimer(signal.ITIMER_REAL, 0.1)
     raise SystemExit(128 + signum)
+
+
+def _in_executor_loop(frame: Any) -> bool:
+    """Whether ``frame`` runs inside the executor's worker loop, which takes tasks until told
+    to stop."""
+    while frame is not None:
+        if frame.f_code is _process_worker.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _ignore(unraisable: Any) -> None:

@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -59,6 +60,21 @@ def test_a_file_that_is_no_checkpoint_is_one_clear_error(kind, message, tmp_path
     # torch's error, whose advice is weights_only=False, is not shown under it
     assert error.value.__context__ is None or error.value.__suppress_context__
     assert not (tmp_path / "ran").exists() and path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [
+    b"hello\n", b"a", b"(", b"M", b"\x80\x02X\x02\x00\x00\x00\xff\xfe.", b"\x80\x39(",
+], ids=["memo", "stack", "end", "short", "utf8", "protocol"])
+def test_any_bytes_that_are_no_checkpoint_are_the_same_one_line_error(content, tmp_path):
+    # arbitrary bytes fail torch's unpickler in many ways (KeyError, IndexError, EOFError,
+    # struct.error, UnicodeDecodeError), some after a warning about the pickle protocol
+    path = tmp_path / "notes.pt"
+    path.write_bytes(content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning reaches the user either
+        with pytest.raises(utils.CheckpointError, match="is empty or damaged") as error:
+            utils.load_checkpoint(path)
+    assert "\n" not in str(error.value) and error.value.__suppress_context__
 
 
 def test_missing_checkpoint_says_what_to_do(tmp_path):

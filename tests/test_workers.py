@@ -1,3 +1,4 @@
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -32,6 +33,21 @@ def fail_on_one(task, report):
     if task == 1:
         raise FloatingPointError(f"task {task}: the loss became nan")
     return task
+
+
+_HELD = []  # what a worker keeps until it exits, as tqdm keeps its lock
+
+
+def hold_a_semaphore_then_leave_slowly(task, report):
+    """One task fails after a second; the other, in the other worker, holds a named semaphore
+    (registered with multiprocessing's resource tracker, as tqdm's lock is) and would leave
+    slowly: a finaliser that runs before the semaphore's own takes half a second."""
+    if task == "fails":
+        time.sleep(1)
+        raise FloatingPointError("the loss became nan")
+    _HELD.append(multiprocessing.get_context("spawn").Lock())
+    multiprocessing.util.Finalize(None, time.sleep, args=(0.5,), exitpriority=100)
+    time.sleep(60)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -104,3 +120,18 @@ def test_ctrl_c_stops_a_study_at_once_keeps_what_finished_and_leaves_no_worker(t
     assert again.returncode == 0
     for entry in kept:
         assert f"{entry}: reading back its model and evaluation" in again.stdout
+
+
+def test_a_stopped_worker_finishes_its_shutdown_and_leaks_no_semaphore():
+    # stopped while its finalisers run, a worker would leave its semaphore registered, and
+    # the resource tracker would warn of a leak when the program ends
+    script = ("from tests.test_workers import hold_a_semaphore_then_leave_slowly as task\n"
+              "from fgssl.workers import ProgressBars, run_all\n"
+              "try:\n"
+              "    run_all(['holds', 'fails'], task, 2, ProgressBars(2, enabled=False))\n"
+              "except FloatingPointError:\n"
+              "    print('stopped')\n")
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=60, cwd=Path(__file__).parents[1])
+    assert ended.stdout.strip() == "stopped", ended.stderr
+    assert "leaked semaphore" not in ended.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 
 from fgssl.config import profile as get_profile
 from fgssl.config import torchrun_launch
@@ -63,19 +64,25 @@ def _pretrain(args: argparse.Namespace) -> None:
                  args.seed, args.epochs, args.batch, args.lr,
                  **args.options)  # the options checked by the parser
     out = args.out or run.folder
+    reporting = (torchrun_launch() or (0,))[0] == 0  # under torchrun, rank 0 reports
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ValueError(f"{out} already holds a checkpoint: add --resume to continue it, "
                          "or choose another --out")
+    if args.resume and not (out / "checkpoint.pt").exists() and reporting:
+        warnings.warn(f"--resume: no checkpoint in {out} yet, so training starts from the "
+                      "first epoch", stacklevel=2)
     _, history = pretrain(run, out, resume=args.resume,
                           hardware=Hardware(compile_backbone=args.compile,
                                             sync_batchnorm=args.sync_bn))
-    if (torchrun_launch() or (0,))[0] != 0:
-        return  # under torchrun, rank 0 reports
+    if not reporting:
+        return
     last = history[-1]
     quality = f", SR PSNR on val {last['val_psnr']:.2f} dB (bicubic " \
         f"{last['val_psnr_bicubic']:.2f})" if "val_psnr" in last else ""
-    print(f"{args.method}: {last['epoch']} epochs, loss {last['loss']:.3f}, kNN on val "
-          f"{last['knn_top1']:.1%}{quality}; checkpoint in {out}")
+    knn = f"kNN on val {last['knn_top1']:.1%}" if "knn_top1" in last else \
+        "no labelled val images to score kNN on"
+    print(f"{args.method}: {last['epoch']} epochs, loss {last['loss']:.3f}, {knn}{quality}; "
+          f"checkpoint in {out}")
 
 
 def _evaluate(args: argparse.Namespace) -> None:

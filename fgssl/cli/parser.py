@@ -1,7 +1,7 @@
 """The ``fgssl`` parser: every command and flag, from the kit's facts
-(:func:`fgssl.cli.facts.load`: methods, their options and study entries, datasets), and the
-argument types that turn a mistake into one line that says what is accepted. Imports no torch,
-so that help and mistakes answer at once.
+(:func:`fgssl.cli.facts.load`: methods, their options and study entries, datasets), each
+value checked by an argument type of :mod:`fgssl.cli.argtypes`. Imports no torch, so that help
+and mistakes answer at once.
 
 Example::
 
@@ -12,16 +12,16 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from fgssl.cli import facts
-from fgssl.config import MIN_IMAGE_SIZE, PROFILE_NAMES
+from fgssl.cli import argtypes, facts
+from fgssl.config import PROFILE_NAMES
 from fgssl.methods.about import Option
 
 Facts = dict[str, Any]
+_DATA_HELP = ("a dataset's name ('fgssl data info NAME' describes it), or 'folder' or "
+              "'cub_format' with --root for your own images")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,100 +31,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _one_of(kind: str, names: Sequence[str]) -> Callable[[str], str]:
-    """A parser type accepting one of ``names``, else saying which are known."""
-    def check(text: str) -> str:
-        if text not in names:
-            raise argparse.ArgumentTypeError(f"unknown {kind} {text!r}: choose one of "
-                                             f"{', '.join(names)}")
-        return text
-    return check
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction in (0, 1], e.g. 0.1")
-    return value
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number, e.g. 10")
-    return int(text)
-
-
-def _whole_or_zero(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more, e.g. 0")
-    return int(text)
-
-
-def _image_size(text: str) -> int:
-    if not text.isdigit() or int(text) < MIN_IMAGE_SIZE:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an image size of {MIN_IMAGE_SIZE} px "
-                                         "or more, e.g. 64")
-    return int(text)
-
-
-def _folder(text: str) -> str:
-    """A folder that may not exist yet, but is not a file."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder: give a folder, "
-                                         "e.g. data/mine")
-    return text
-
-
-def _output_folder(text: str) -> Path:
-    """A folder fgssl may write into: it, or the nearest folder above it that exists, is
-    writable."""
-    path = Path(_folder(text))
-    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
-    if not os.access(existing, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write in {existing} (read-only, or not "
-                                         "yours): choose a folder you can write to, e.g. "
-                                         "runs/mine")
-    return path
-
-
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number, e.g. 0.3")
-    return value
-
-
-def _typed(kind: str) -> Callable[[str], Any]:
-    """A parser type converting to a method option's type (int, float or str)."""
-    convert = {"int": int, "float": float, "str": str}[kind]
-
-    def parse(text: str) -> Any:
-        try:
-            return convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n' * (kind == 'int')} "
-                                             f"{kind}") from None
-    parse.__name__ = kind
-    return parse
-
-
 def _add_common(parser: argparse.ArgumentParser, json_flag: bool = True,
                 size_flag: bool = True) -> None:
-    parser.add_argument("--root", type=_folder,
+    parser.add_argument("--root", type=argtypes.folder,
                         help="data root (default: $FGSSL_DATA or data/); for 'folder' and "
                              "'cub_format', the dataset's own folder")
     parser.add_argument("--profile", choices=PROFILE_NAMES,
                         help="ci, cpu, gpu (the notebooks' on a GPU) or full (224 px, the full "
                              "schedules) (default: $FGSSL_PROFILE, else gpu with CUDA, else cpu)")
     if size_flag:
-        parser.add_argument("--size", type=_image_size,
+        parser.add_argument("--size", type=argtypes.image_size,
                             help="read the images at this size, in pixels a side (default: the "
                                  "profile's: 32 on ci and cpu, 96 on gpu, 224 on full); the "
                                  "small CNN's cost grows with the pixels (64: about 4x 32)")
@@ -153,21 +69,22 @@ def _add_pretrain(commands: Any, known: Facts, datasets: Callable[[str], str]) -
     methods = [m["name"] for m in known["methods"]]
     sub = commands.add_parser("pretrain", help="train a method; writes checkpoint.pt and "
                                                "history.json")
-    sub.add_argument("method", type=_one_of("method", methods), metavar="METHOD",
+    sub.add_argument("method", type=argtypes.one_of("method", methods), metavar="METHOD",
                      help="; ".join(f"{m['name']}: {m['summary']}" for m in known["methods"]))
-    sub.add_argument("--data", type=datasets, required=True)
-    sub.add_argument("--epochs", type=_positive, help="default: the method's for the profile")
-    sub.add_argument("--out", type=_output_folder,
+    sub.add_argument("--data", type=datasets, required=True, help=_DATA_HELP)
+    sub.add_argument("--epochs", type=argtypes.positive,
+                     help="default: the method's for the profile")
+    sub.add_argument("--out", type=argtypes.output_folder,
                      help="default: runs/<profile>/<dataset key>/<method>[-option=value...]"
                           "-seed<seed>, the key naming a folder of images by its path")
     sub.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    sub.add_argument("--labels", type=_fraction, default=1.0,
+    sub.add_argument("--labels", type=argtypes.fraction, default=1.0,
                      help="a method that learns from labels: the fraction of train labels to "
                           "use (repeated so that an epoch has as many steps as at 100%%)")
-    sub.add_argument("--seed", type=_whole_or_zero, default=0, help="default 0")
-    sub.add_argument("--lr", type=_positive_number,
+    sub.add_argument("--seed", type=argtypes.whole_or_zero, default=0, help="default 0")
+    sub.add_argument("--lr", type=argtypes.positive_number,
                      help="learning rate for a batch of 256 (default: the method's)")
-    sub.add_argument("--batch", type=_positive,
+    sub.add_argument("--batch", type=argtypes.positive,
                      help="images per step, over all processes (default: the method's)")
     sub.add_argument("--compile", action="store_true",
                      help="torch.compile the backbone (the first epoch pays for it)")
@@ -184,14 +101,14 @@ def _add_pretrain(commands: Any, known: Facts, datasets: Callable[[str], str]) -
             own.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                              help=help_text)
         else:
-            own.add_argument(flag, type=_typed(first["type"]), default=None, help=help_text)
+            own.add_argument(flag, type=argtypes.typed(first["type"]), default=None, help=help_text)
 
 
 def build_parser(known: Facts | None = None) -> argparse.ArgumentParser:
     """The parser of every command, from the kit's facts (default:
     :func:`fgssl.cli.facts.load`)."""
     known = known or facts.load()
-    datasets = _one_of("dataset", known["datasets"])
+    datasets = argtypes.dataset(known["datasets"])
     parser = _Parser(prog="fgssl", description="Self-supervised learning for fine-grained "
                                                "image classification.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -216,15 +133,15 @@ def _add_evaluate(commands: Any, known: Facts, datasets: Callable[[str], str]) -
     evaluate = commands.add_parser(
         "evaluate", help="linear probe or kNN on frozen features, or fine-tuning")
     evaluate.add_argument("checkpoint", help="a checkpoint file, its folder, or 'random'")
-    evaluate.add_argument("--data", type=datasets, required=True)
+    evaluate.add_argument("--data", type=datasets, required=True, help=_DATA_HELP)
     evaluate.add_argument("--protocol", choices=known["protocols"], default="linear")
     evaluate.add_argument("--features", choices=features,
                           help="another of the method's networks (SRGAN: its discriminator's, "
                                "d, or its generator's, g; default: the checkpoint's backbone); "
                                "with 'random', that network untrained")
-    evaluate.add_argument("--labels", type=_fraction, default=1.0,
+    evaluate.add_argument("--labels", type=argtypes.fraction, default=1.0,
                           help="fraction of the train labels the probe may use")
-    evaluate.add_argument("--seed", type=_whole_or_zero, default=0, help="default 0")
+    evaluate.add_argument("--seed", type=argtypes.whole_or_zero, default=0, help="default 0")
     _add_common(evaluate)
 
 
@@ -233,19 +150,20 @@ def _add_demo(commands: Any, known: Facts, datasets: Callable[[str], str]) -> No
     opt_in = [e["name"] for m in known["methods"] for e in m["entries"] if e["opt_in"]]
     demo = commands.add_parser(
         "demo", help="the main job: the whole study (every method, every baseline)")
-    demo.add_argument("--data", type=datasets, default="synthbirds")
-    demo.add_argument("--out", type=_output_folder,
+    demo.add_argument("--data", type=datasets, default="synthbirds",
+                      help=f"{_DATA_HELP} (default: synthbirds)")
+    demo.add_argument("--out", type=argtypes.output_folder,
                       help="results folder (default: runs/<profile>/<dataset key>/demo)")
     demo.add_argument("--methods", nargs="+", metavar="M",
-                      type=_one_of("--methods", [*entries, "default"]),
+                      type=argtypes.one_of("--methods", [*entries, "default"]),
                       help=f"a subset of: {', '.join(entries)} (default: all but "
                            f"{', '.join(opt_in) or 'none'}, left out to keep a CPU run "
                            "within about ten minutes; 'default' names those, e.g. "
                            "--methods default vicreg)")
-    demo.add_argument("--seeds", type=_positive, default=2,
+    demo.add_argument("--seeds", type=argtypes.positive, default=2,
                       help="evaluation seeds: label subsets and probe initialisations "
                            "(default 2)")
-    demo.add_argument("--workers", type=_positive,
+    demo.add_argument("--workers", type=argtypes.positive,
                       help="models trained side by side, in processes sharing the CPU "
                            "(default: 2 on a CPU with 2+ cores, 1 with a GPU)")
     _add_common(demo, json_flag=False)
@@ -256,11 +174,11 @@ def _add_bench(commands: Any, known: Facts) -> None:
         "bench", help="SimCLR images/s: data pipeline, model step and end to end, for the "
                       "DataLoader path and the GPU path")
     bench.add_argument("--backbone", choices=known["backbones"], help="default: the profile's")
-    bench.add_argument("--size", type=_positive, help="image size (default: the profile's)")
-    bench.add_argument("--batch", type=_positive, help="default: the profile's")
-    bench.add_argument("--workers", type=_whole_or_zero,
+    bench.add_argument("--size", type=argtypes.positive, help="image size (default: the profile's)")
+    bench.add_argument("--batch", type=argtypes.positive, help="default: the profile's")
+    bench.add_argument("--workers", type=argtypes.whole_or_zero,
                        help="DataLoader workers of the cpu-loader path (default: the profile's)")
-    bench.add_argument("--steps", type=_positive, default=20,
+    bench.add_argument("--steps", type=argtypes.positive, default=20,
                        help="timed steps per measurement (default 20, after 3 warm-up)")
     bench.add_argument("--path", choices=known["bench_paths"], help="one path only (default: both)")
     bench.add_argument("--compile", action="store_true", help="torch.compile the backbone")

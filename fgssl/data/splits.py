@@ -69,6 +69,13 @@ def stratified_split(labels: np.ndarray, fractions: dict[str, float], seed: int
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
+def check_label_fraction(labels: float) -> None:
+    """A label budget is a fraction of the train split in (0, 1]; anything else is an error."""
+    if not 0 < labels <= 1:
+        raise ValueError(f"labels is a fraction of the train split in (0, 1], e.g. 0.1; "
+                         f"got {labels}")
+
+
 def label_subset(labels: np.ndarray, fraction: float | None = None,
                  per_class: int | None = None, seed: int = 0) -> np.ndarray:
     """The indices of a stratified label budget; a smaller budget at the same seed is a subset
@@ -84,8 +91,8 @@ def label_subset(labels: np.ndarray, fraction: float | None = None,
         (M,) indices into ``labels``, sorted."""
     if (fraction is None) == (per_class is None):
         raise ValueError("give exactly one of fraction or per_class")
-    if fraction is not None and not 0 < fraction <= 1:
-        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+    if fraction is not None:
+        check_label_fraction(fraction)
     if per_class is not None and per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     chosen = []

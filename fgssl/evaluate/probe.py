@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,7 +93,9 @@ def fit_linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
     x_train, x_val = scaler.transform(train_features), scaler.transform(val_features)
     classifier = LogisticRegression(max_iter=1000, warm_start=True, random_state=seed)
     best: LinearProbe | None = None
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        # one label per class (a small budget) makes sklearn wonder whether y is a regression
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater")
         for c in sorted(c_grid):
             classifier.set_params(C=c).fit(x_train, train_labels)
             val_top1 = float((classifier.predict(x_val) == val_labels).mean())

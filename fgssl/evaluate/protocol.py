@@ -28,7 +28,7 @@ from torch import nn
 from fgssl.config import Profile
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
-from fgssl.data.splits import label_subset, repeated_budget
+from fgssl.data.splits import check_label_fraction, label_subset, repeated_budget
 from fgssl.evaluate.features import FrozenFeatures, at_input_size, extract_features
 from fgssl.evaluate.finetune import FINETUNE, FineTuning, finetune, predict
 from fgssl.evaluate.metrics import classification_metrics, majority_floor, sibling_accuracy
@@ -87,6 +87,24 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
                          device)[0]
 
 
+def check_probe_splits(data: str, root: str | None = None, profile: str | None = None) -> None:
+    """An error that says what to add where a labelled split is empty: a probe trains on
+    train, chooses its settings on val and is scored on test. A dataset not there yet passes:
+    reading it says where to get it."""
+    found = catalog.info(data, root, profile)
+    if not found["prepared"]:
+        return
+    sizes, where = found["splits"], root or data
+    if not sizes["train"]:
+        raise ValueError(f"{where} has no labelled images, and a probe learns from labels: "
+                         f"add class folders ({where}/<class>/<image>)")
+    empty = [split for split in ("val", "test") if not sizes[split]]
+    if empty:
+        raise ValueError(f"{where} has too few labelled images ({sizes['train']} to train on) "
+                         f"for {' or '.join(empty)} images: a probe chooses its settings on val "
+                         "and is scored on test; add images (10 or more per class)")
+
+
 def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
                   jobs: Sequence[Job], root: str | None = None, device: str | None = None,
                   recipe: Recipe = FINETUNE, on_step: ProgressHook | None = None,
@@ -104,13 +122,12 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
         if job.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {job.protocol!r}: choose one of "
                              f"{', '.join(PROTOCOLS)}")
-        if not 0 < job.labels <= 1:
-            raise ValueError(f"labels is a fraction of the train split in (0, 1], e.g. 0.1; "
-                             f"got {job.labels}")
+        check_label_fraction(job.labels)
         if not (isinstance(job.seed, int) and job.seed >= 0):
             raise ValueError(f"seed must be a whole number, 0 or more, e.g. 0; got {job.seed}")
     prof = at_input_size(backbone, profile if isinstance(profile, Profile)
                          else get_profile(profile))
+    check_probe_splits(data, root, prof.name)
     device_ = choose_device(device)
     backbone = backbone.to(device_)
     train, val = (catalog.dataset(data, split, root, size=prof.image_size, profile=prof)

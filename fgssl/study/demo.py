@@ -60,6 +60,7 @@ from fgssl.evaluate.comparison import (
     rows_from_results,
     sibling_table,
 )
+from fgssl.evaluate.protocol import check_probe_splits
 from fgssl.files import atomic_write_json
 from fgssl.methods.registry import runtime_added
 from fgssl.models.backbones import NoImageNetWeights, imagenet_backbone
@@ -159,10 +160,7 @@ def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
         raise ValueError(f"nothing left to evaluate: {'; '.join(skipped.values())}; "
                          "choose other --methods")
     info = catalog.prepare(data, root, prof.name)
-    if not info["splits"]["train"]:
-        raise ValueError(f"{root or data} has no labelled images, and the study judges features "
-                         f"by classifying them: add class folders ({root}/<class>/<image>) "
-                         "beside the unlabelled images")
+    check_probe_splits(data, root, prof.name)  # before any training: the study probes each
     if _without_parts(data, root):
         log(f"  on {data}: no sibling-pair table and no Grad-CAM pointing game (they need "
             "species that differ in one known part, or annotated parts and boxes, as "

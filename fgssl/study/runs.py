@@ -43,7 +43,7 @@ from fgssl.config import Profile, at_size, chosen_size, runs_root, torchrun_laun
 from fgssl.config import profile as get_profile
 from fgssl.data import catalog
 from fgssl.data.identity import DatasetIdentity
-from fgssl.data.splits import label_subset, repeated_budget
+from fgssl.data.splits import check_label_fraction, label_subset, repeated_budget
 from fgssl.evaluate.monitors import KNNMonitor, PretextMonitor
 from fgssl.methods.base import Method
 from fgssl.methods.checkpoints import (
@@ -138,6 +138,17 @@ class Run:
     batch_size: int | None = None
     lr: float | None = None
 
+    def __post_init__(self) -> None:
+        """A mistake in the description is an error now, before anything is read or trained."""
+        cls = method_class(self.method)  # an unknown name: the error lists the known ones
+        check_label_fraction(self.labels)
+        if self.labels < 1.0 and not cls.learns_from_labels:
+            raise ValueError(f"labels={self.labels:g}: {self.method} learns without labels, from "
+                             "the unlabelled pool; a label budget is for methods that learn "
+                             "from labels")
+        Hyperparameters(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                        seed=self.seed)  # checks them as training will
+
     @classmethod
     def of(cls, method: str, profile: str | Profile | None = None, data: str = "synthbirds",
            root: str | os.PathLike[str] | None = None, size: int | None = None,
@@ -145,7 +156,6 @@ class Run:
            batch_size: int | None = None, lr: float | None = None, **options: Any) -> Run:
         """The run of ``method`` so described (``size``: images read at that size)."""
         prof = profile if isinstance(profile, Profile) else get_profile(profile)
-        method_class(method)  # an unknown name: the error lists the known ones
         return cls(method, at_size(prof, size), data, None if root is None else str(root),
                    labels, seed, epochs, tuple(sorted(options.items())), batch_size, lr)
 
@@ -281,9 +291,6 @@ def pretrain(run: Run, out: str | os.PathLike[str] | None = None, resume: bool =
     defaults (SimCLR: negatives gathered from every process)."""
     cls, prof, data, root = method_class(run.method), run.profile, run.data, run.root
     _say_legacy_runs(run)
-    if run.labels < 1.0 and not cls.learns_from_labels:
-        raise ValueError(f"labels={run.labels:g}: {run.method} learns without labels, from the "
-                         "unlabelled pool; a label budget is for methods that learn from labels")
     if resume and out is not None and (Path(out) / CHECKPOINT).is_file():
         state = load_checkpoint(Path(out) / CHECKPOINT, keys=RUN_KEYS)  # unreadable: said now
         check_trained_on(state, run, Path(out))

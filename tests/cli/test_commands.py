@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,55 @@ def test_command_line_mistakes_are_one_line(argv, message, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_a_folder_given_as_the_dataset_is_told_how_to_read_it(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pretrain", "simclr", "--data", str(tmp_path / "mine")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"give 'folder' (or 'cub_format', for a CUB-format folder) with --root " \
+        f"{tmp_path / 'mine'}" in err
+
+
+def test_pretraining_on_a_flat_folder_of_unlabelled_images_reports_without_knn(tmp_path,
+                                                                                capsys):
+    for k in range(12):
+        write_jpeg(tmp_path / "flat" / f"{k}.jpg", seed=k, size=(40, 40))
+    out = tmp_path / "run"
+    assert main(["pretrain", "simclr", "--data", "folder", "--root", str(tmp_path / "flat"),
+                 "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "simclr: 1 epochs" in said and "no labelled val images to score kNN on" in said
+    assert (out / "checkpoint.pt").is_file()
+
+
+@pytest.mark.parametrize("images_per_class, message", [
+    (0, "{root} has no labelled images, and a probe learns from labels: add class folders "
+        "({root}/<class>/<image>)"),
+    (1, "{root} has too few labelled images (2 to train on) for val or test images: a probe "
+        "chooses its settings on val and is scored on test; add images (10 or more per class)"),
+])
+@pytest.mark.parametrize("command", ["evaluate", "demo"])
+def test_a_folder_too_small_to_probe_is_one_line_before_any_training(
+        command, images_per_class, message, tmp_path, capsys):
+    if images_per_class:
+        root = tmp_path / "mine"
+        for species in ("wren", "finch"):
+            write_jpeg(root / species / "0.jpg", size=(40, 40))
+    else:
+        root = tmp_path / "flat"
+        write_jpeg(root / "0.jpg", size=(40, 40))
+    argv = {"evaluate": ["evaluate", "random"],
+            "demo": ["demo", "--methods", "simclr", "random", "--out", str(tmp_path / "d")]}
+    assert main([*argv[command], "--data", "folder", "--root", str(root)]) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the progress of reading the folder
+    assert last == f"fgssl: error: {message.format(root=root)}"
+    assert "Traceback" not in err
+    assert not (tmp_path / "d").exists()  # the demo stopped before training anything
 
 
 def test_missing_data_is_one_line_with_directions(tmp_path, capsys):
@@ -124,6 +174,20 @@ def test_pretrain_then_evaluate_with_json(tmp_path, capsys):
     # a second pretrain into the same folder must not silently overwrite it
     assert main(["pretrain", "simclr", "--data", "synthbirds", "--out", str(out)]) == 1
     assert "add --resume" in capsys.readouterr().err
+
+
+def test_resume_with_nothing_to_resume_says_it_starts_from_the_first_epoch(tmp_path, capsys):
+    out = tmp_path / "typo"
+    with pytest.warns(UserWarning, match=f"--resume: no checkpoint in {out} yet, so training "
+                                         "starts from the first epoch"):
+        assert main(["pretrain", "simclr", "--data", "synthbirds", "--epochs", "1", "--out",
+                     str(out), "--resume"]) == 0
+    assert (out / "checkpoint.pt").is_file()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the next --resume continues it, and says nothing
+        assert main(["pretrain", "simclr", "--data", "synthbirds", "--epochs", "2", "--out",
+                     str(out), "--resume"]) == 0
+    assert "simclr: 2 epochs" in capsys.readouterr().out
 
 
 def test_pretrain_pmg_on_a_label_budget_then_probe_its_backbone(tmp_path, capsys):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,15 @@ def test_the_probe_as_a_torch_layer_gives_its_logits(classes):
         assert np.allclose(logits[:, 1] - logits[:, 0], decision, atol=1e-4)
     else:
         assert np.allclose(logits, decision, atol=1e-4)
+
+
+def test_one_label_per_class_fits_without_a_warning_about_regression():
+    # a small label budget (one image per class) is a classification all the same: sklearn's
+    # "y could represent a regression problem" would only confuse the reader of the output
+    rng = np.random.default_rng(0)
+    classes = 24
+    x, y = rng.normal(size=(classes, 8)), np.arange(classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probe = fit_linear_probe(x, y, x, y, c_grid=(1.0,))
+    assert probe.val_top1 == 1.0  # it fits the one image of each class

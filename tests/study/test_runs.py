@@ -81,6 +81,21 @@ def test_a_label_budget_for_a_method_without_labels_is_refused():
         pretrain(Run.of("simclr", "ci", labels=0.5))
 
 
+@pytest.mark.parametrize("description, message", [
+    ({"labels": 0.5}, "simclr learns without labels"),
+    ({"labels": 2}, r"labels is a fraction of the train split in \(0, 1\], e.g. 0.1; got 2"),
+    ({"epochs": 0}, "epochs must be at least 1, got 0"),
+    ({"seed": -1}, "seed must be a whole number, 0 or more"),
+    ({"lr": 0.0}, "lr must be positive, got 0.0"),
+])
+def test_a_mistaken_description_is_refused_before_anything_is_announced(description, message):
+    said = []
+    with pytest.raises(ValueError, match=message):
+        load_or_train("simclr", "ci", say=said.append, **description)
+    assert said == []  # not "training simclr ...", then the error
+    assert not runs_root().exists() or not any(runs_root().rglob("checkpoint.pt"))
+
+
 def test_a_trained_method_knows_its_history_and_off_profile_epochs_get_their_own_run():
     trained = load_or_train("simclr", "ci", epochs=2, progress_bar=False)
     assert [r["epoch"] for r in trained.history] == [1, 2]
