@@ -34,7 +34,7 @@ from pathlib import Path
 
 VERSION = "0.1.0"  # fgssl's version (pyproject.toml says the same; a test checks)
 PROFILE_NAMES = ("ci", "cpu", "gpu", "full")
-MIN_IMAGE_SIZE = 16  # the smallest image a profile may read (Jigsaw's 3x3 tiles of 4 px)
+MIN_IMAGE_SIZE = 16  # the smallest image a profile may read (Jigsaw's 3x3 tiles need 18)
 
 
 @dataclass(frozen=True)

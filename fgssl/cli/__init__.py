@@ -51,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except commands.USER_ERRORS as error:
         print(f"fgssl: error: {error}", file=sys.stderr)
         return 1
+    except (PermissionError, NotADirectoryError, IsADirectoryError) as error:
+        print(f"fgssl: error: {error.filename}: {error.strerror}; fgssl writes under --out, "
+              "FGSSL_RUNS (default runs/) and FGSSL_DATA (default data/): point them at "
+              "folders you can write to", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\nfgssl: stopped (Ctrl-C){_what_is_kept(args.command)}", file=sys.stderr)
         return 130

@@ -38,7 +38,7 @@ from torch import nn
 from fgssl.config import runs_root
 from fgssl.methods.about import Entry, Option, Schedule, schedules
 from fgssl.methods.base import Log, Method
-from fgssl.models.backbones import build_backbone
+from fgssl.models.backbones import build_backbone, smallest_strided_input
 
 SELECTIONS = ("max_min_hamming", "random")
 CANDIDATE_POOL = 100_000  # permutations sampled when there are too many to list (> 9 tiles)
@@ -306,6 +306,13 @@ class Jigsaw(Method):
         # the backbone every method has at this image size (its stem included), shown tiles
         super().__init__(build_backbone(backbone_name, image_size))
         self.tile = tile_size(image_size, grid, tile_fraction)
+        if smallest_strided_input(self.backbone, self.tile) < 2:
+            fits = next(size for size in itertools.count(image_size + 1) if smallest_strided_input(
+                self.backbone, tile_size(size, grid, tile_fraction)) >= 2)
+            raise ValueError(f"{grid}x{grid} Jigsaw tiles of {image_size}-px images are "
+                             f"{self.tile} px, too small for {backbone_name}: a strided layer "
+                             "would see one pixel (where CPU bfloat16 gradients are wrong); "
+                             f"use images of {fits} px or more, or a smaller grid")
         chosen = permutation_set(permutations, grid, permutation_seed, selection).permutations
         self.register_buffer("permutation_table", torch.as_tensor(chosen, dtype=torch.long))
         self.grid = grid

@@ -97,6 +97,27 @@ def build_backbone(name: str, image_size: int = 32) -> nn.Module:
     raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
+def smallest_strided_input(backbone: nn.Module, size: int) -> int:
+    """The smallest side of a feature map that reaches a strided convolution of ``backbone``
+    when it reads (1, 3, size, size) images (``size`` when none strides). At 1, a layer
+    strides over a single pixel: PyTorch's CPU bfloat16 kernel gets that layer's weight
+    gradient wrong (torch 2.14: ``benchmarks/bf16_strided_conv.py``)."""
+    sides = [size]
+    strided = [module for module in backbone.modules()
+               if isinstance(module, nn.Conv2d) and max(module.stride) > 1]
+    hooks = [module.register_forward_pre_hook(
+        lambda _, inputs: sides.append(min(inputs[0].shape[-2:]))) for module in strided]
+    mode = backbone.training
+    try:
+        with torch.no_grad():
+            backbone.eval()(torch.zeros(1, 3, size, size))
+    finally:
+        backbone.train(mode)
+        for hook in hooks:
+            hook.remove()
+    return min(sides)
+
+
 def imagenet_backbone(name: str, image_size: int) -> nn.Module:
     """``name`` with torchvision's ImageNet weights, from its local cache only (nothing is
     downloaded here); :class:`NoImageNetWeights` says why when that is not possible."""

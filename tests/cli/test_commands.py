@@ -106,6 +106,35 @@ def test_a_folder_too_small_to_probe_is_one_line_before_any_training(
     assert not (tmp_path / "d").exists()  # the demo stopped before training anything
 
 
+@pytest.mark.parametrize("variable, fault", [
+    ("FGSSL_RUNS", "Not a directory"), ("FGSSL_DATA", "Not a directory"),
+    ("FGSSL_RUNS", "Permission denied"),  # simulated: the tests may run as root
+])
+def test_a_runs_or_data_folder_that_cannot_be_made_is_one_line(variable, fault, tmp_path, capsys,
+                                                               monkeypatch):
+    (tmp_path / "a_file").write_text("not a folder")
+    below = tmp_path / "a_file" / "below"
+    if fault == "Permission denied":
+        below = tmp_path / "not_mine"
+        make_folder = os.mkdir
+
+        def refuse(path, *args, **kwargs):
+            if str(path).startswith(str(below)):
+                raise PermissionError(13, "Permission denied", str(path))
+            make_folder(path, *args, **kwargs)
+        monkeypatch.setattr(os, "mkdir", refuse)
+    monkeypatch.setenv(variable, str(below))
+    out = [] if variable == "FGSSL_RUNS" else ["--out", str(tmp_path / "run")]
+    assert main(["pretrain", "simclr", "--data", "synthbirds", *out]) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the data's progress bars, if any
+    assert last.startswith(f"fgssl: error: {below}")
+    assert f"{fault}; fgssl writes under --out, FGSSL_RUNS (default runs/) and FGSSL_DATA " \
+        "(default data/): point them at folders you can write to" in last
+    assert "Traceback" not in err
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
 def test_missing_data_is_one_line_with_directions(tmp_path, capsys):
     assert main(["data", "prepare", "stanford_cars", "--root", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()

@@ -185,3 +185,16 @@ def test_the_backbone_is_the_one_every_method_has_at_the_profile_s_image_size():
     assert type(method.backbone.net.maxpool) is type(others.net.maxpool)
     puzzles, _ = method.views(torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8))
     assert method.logits(puzzles).shape == (2, 4)  # the tiles go through it
+
+
+@pytest.mark.parametrize("grid, size, fits", [(3, 16, 18), (4, 20, 24)])
+def test_tiles_too_small_for_the_backbone_are_refused_with_the_size_that_fits(grid, size, fits):
+    # a 4-px tile reaches the small CNN's last strided layer at one pixel, where CPU bfloat16
+    # gives wrong weight gradients (benchmarks/bf16_strided_conv.py): the run would blow up
+    from fgssl.methods.jigsaw import Jigsaw
+
+    with pytest.raises(ValueError, match=f"{grid}x{grid} Jigsaw tiles of {size}-px images are 4 "
+                                         f"px, too small for small_cnn: .* use images of {fits} "
+                                         "px or more, or a smaller grid"):
+        Jigsaw(image_size=size, grid=grid, permutations=10)
+    assert Jigsaw(image_size=fits, grid=grid, permutations=10).tile == 5

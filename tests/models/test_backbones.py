@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fgssl.models.backbones import build_backbone
+from fgssl.models.backbones import build_backbone, smallest_strided_input
 from fgssl.models.heads import LinearClassifier, ProjectionHead
 
 
@@ -49,3 +49,13 @@ def test_imagenet_weights_are_never_downloaded_and_say_why_not(monkeypatch):
     monkeypatch.setattr(backbones, "weights_cached", lambda url: False)
     with pytest.raises(backbones.NoImageNetWeights, match="not in torchvision's cache"):
         backbones.imagenet_backbone("resnet18", 224)
+
+
+@pytest.mark.parametrize("size, smallest", [(4, 1), (5, 2), (32, 8)])
+def test_the_smallest_map_a_strided_layer_sees_and_nothing_changed(size, smallest):
+    # the small CNN strides at its first, third and fourth layers: 4 px reach the fourth at 1
+    net = build_backbone("small_cnn").train()
+    before = {name: value.clone() for name, value in net.state_dict().items()}
+    assert smallest_strided_input(net, size) == smallest
+    assert net.training and all(torch.equal(before[name], value)
+                                for name, value in net.state_dict().items())
