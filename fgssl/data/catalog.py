@@ -188,7 +188,7 @@ def collection(name: str, root: str | os.PathLike[str] | None = None, seed: int 
         given_a_file = folder.exists() and not folder.is_dir()
         if given_a_file or (folder.is_dir() and any(folder.iterdir())):
             raise  # not a folder, or a folder with something else in it: the reader says
-        raise DataMissingError(_where_to_get(entry, folder)) from error
+        raise DataMissingError(_where_to_get(entry, folder, root)) from error
     _verify_counts(entry, found)
     found.content = content_fingerprint(found.root, found.splits,
                                         derived_folder(found) / HASHES_FILE)
@@ -233,9 +233,11 @@ def identity(name: str, root: str | os.PathLike[str] | None = None) -> DatasetId
     return DatasetIdentity(name, str(found.root.resolve()), found.content)
 
 
-def _where_to_get(entry: DatasetSpec, folder: Path) -> str:
+def _where_to_get(entry: DatasetSpec, folder: Path, root: str | os.PathLike[str] | None
+                  ) -> str:
     if entry.fetch is not None:
-        return f"{entry.name} is not in {folder}: run `fgssl data prepare {entry.name}`"
+        where = "" if root is None else f" --root {root}"  # else FGSSL_DATA, as here
+        return f"{entry.name} is not in {folder}: run `fgssl data prepare {entry.name}{where}`"
     return f"{entry.name} is not in {folder}: {entry.manual.format(folder=folder)}"
 
 

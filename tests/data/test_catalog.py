@@ -25,9 +25,11 @@ def test_missing_downloadable_dataset_says_how_to_prepare(tmp_path):
     result = catalog.info("cub200", root=tmp_path)
     assert result["prepared"] is False
     assert result["splits"] == {"train": 5994, "test": 5794}
-    assert "fgssl data prepare cub200" in result["how_to_get"]
-    with pytest.raises(catalog.DataMissingError, match="fgssl data prepare cub200"):
+    assert f"run `fgssl data prepare cub200 --root {tmp_path}`" in result["how_to_get"]
+    with pytest.raises(catalog.DataMissingError, match="fgssl data prepare cub200 --root"):
         catalog.dataset("cub200", "train", root=tmp_path)
+    # without a root: FGSSL_DATA, which the suggested command reads as well
+    assert "run `fgssl data prepare cub200`" in catalog.info("cub200")["how_to_get"]
 
 
 def test_manual_datasets_say_where_to_get_and_put_the_files(tmp_path):
