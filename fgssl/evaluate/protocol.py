@@ -87,14 +87,14 @@ def evaluate_backbone(backbone: nn.Module, data: str, profile: str | Profile | N
                          device)[0]
 
 
-def check_probe_splits(data: str, root: str | None = None, profile: str | None = None) -> None:
-    """An error that says what to add where a labelled split is empty: a probe trains on
-    train, chooses its settings on val and is scored on test. A dataset not there yet passes:
-    reading it says where to get it."""
-    found = catalog.info(data, root, profile)
+def check_probe_splits(found: dict[str, Any], where: str) -> None:
+    """An error that says what to add where a labelled split of a dataset (``found``, as
+    :func:`fgssl.data.catalog.info` describes it; ``where``: its name or folder) is empty: a
+    probe trains on train, chooses its settings on val and is scored on test. A dataset not
+    there yet passes: reading it says where to get it."""
     if not found["prepared"]:
         return
-    sizes, where = found["splits"], root or data
+    sizes = found["splits"]
     if not sizes["train"]:
         raise ValueError(f"{where} has no labelled images, and a probe learns from labels: "
                          f"add class folders ({where}/<class>/<image>)")
@@ -127,7 +127,7 @@ def evaluate_jobs(backbone: nn.Module, data: str, profile: str | Profile | None,
             raise ValueError(f"seed must be a whole number, 0 or more, e.g. 0; got {job.seed}")
     prof = at_input_size(backbone, profile if isinstance(profile, Profile)
                          else get_profile(profile))
-    check_probe_splits(data, root, prof.name)
+    check_probe_splits(catalog.info(data, root, prof.name), root or data)
     device_ = choose_device(device)
     backbone = backbone.to(device_)
     train, val = (catalog.dataset(data, split, root, size=prof.image_size, profile=prof)

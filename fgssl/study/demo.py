@@ -160,7 +160,7 @@ def plan_demo(prof: Profile, data: str, root: str | None, out: Path,
         raise ValueError(f"nothing left to evaluate: {'; '.join(skipped.values())}; "
                          "choose other --methods")
     info = catalog.prepare(data, root, prof.name)
-    check_probe_splits(data, root, prof.name)  # before any training: the study probes each
+    check_probe_splits(info, root or data)  # before any training: the study probes each
     if _without_parts(data, root):
         log(f"  on {data}: no sibling-pair table and no Grad-CAM pointing game (they need "
             "species that differ in one known part, or annotated parts and boxes, as "

@@ -108,6 +108,7 @@ def test_a_folder_too_small_to_probe_is_one_line_before_any_training(
 
 @pytest.mark.parametrize("variable, fault", [
     ("FGSSL_RUNS", "Not a directory"), ("FGSSL_DATA", "Not a directory"),
+    ("--out", "Not a directory"),
     ("FGSSL_RUNS", "Permission denied"),  # simulated: the tests may run as root
 ])
 def test_a_runs_or_data_folder_that_cannot_be_made_is_one_line(variable, fault, tmp_path, capsys,
@@ -123,8 +124,11 @@ def test_a_runs_or_data_folder_that_cannot_be_made_is_one_line(variable, fault, 
                 raise PermissionError(13, "Permission denied", str(path))
             make_folder(path, *args, **kwargs)
         monkeypatch.setattr(os, "mkdir", refuse)
-    monkeypatch.setenv(variable, str(below))
-    out = [] if variable == "FGSSL_RUNS" else ["--out", str(tmp_path / "run")]
+    if variable == "--out":
+        out = ["--out", str(below)]
+    else:
+        monkeypatch.setenv(variable, str(below))
+        out = [] if variable == "FGSSL_RUNS" else ["--out", str(tmp_path / "run")]
     assert main(["pretrain", "simclr", "--data", "synthbirds", *out]) == 1
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]  # after the data's progress bars, if any
